@@ -1,0 +1,671 @@
+/* sst_reader.c - reading SSTables; see sst_reader.h and sst_format.h. */
+#include "config.h"
+#include "sst_reader.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "block_cache.h"
+#include "block_iter.h"
+#include "bloom.h"
+#include "crc32c.h"
+#include "dbformat.h"
+#include "env.h"
+#include "log.h"
+
+struct sst_reader {
+	struct lsm_env *env;
+	struct env_rfile *file;
+	char *name; /* basename, for log lines */
+	uint64_t cache_id;
+	struct block_cache *cache;     /* borrowed; may be NULL */
+	struct sst_counters *counters; /* borrowed; may be NULL */
+	uint64_t file_size;
+	uint64_t data_end; /* data blocks (with trailers) lie in [0, data_end) */
+	struct sst_footer footer;
+	struct sst_props props;
+	struct buf index;  /* raw index block */
+	struct buf filter; /* empty: no filter */
+};
+
+/* A decoded data block, owned by the cache or by one block_ref. */
+struct sst_block {
+	struct buf data;
+};
+
+/* A data block in use: pinned in the cache, or owned when there is none. */
+struct block_ref {
+	struct block_cache_handle *handle;
+	struct sst_block *owned;
+	const char *data;
+	size_t size;
+};
+
+const char *sst_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static int corrupt(const char *name, uint64_t off, const char *why)
+{
+	lsm_log("corrupt block in '%s' at offset %llu: %s", name,
+		(unsigned long long)off, why);
+	return -EIO;
+}
+
+static void count(uint64_t *ctr, uint64_t n)
+{
+	__atomic_add_fetch(ctr, n, __ATOMIC_RELAXED);
+}
+
+int sst_read_footer(struct lsm_env *env, struct env_rfile *f,
+		    const char *name, uint64_t file_size,
+		    struct sst_footer *out)
+{
+	char p[SST_FOOTER_SIZE];
+	size_t got;
+	if (file_size < SST_FOOTER_SIZE) {
+		lsm_log("corrupt table '%s' at offset 0: %llu bytes is too short "
+			"for a footer", name, (unsigned long long)file_size);
+		return -EIO;
+	}
+	uint64_t off = file_size - SST_FOOTER_SIZE;
+	int rc = env->rfile_read(f, off, p, sizeof p, &got);
+	if (rc)
+		return rc;
+	if (got != sizeof p) {
+		lsm_log("corrupt table '%s' at offset %llu: truncated footer",
+			name, (unsigned long long)off);
+		return -EIO;
+	}
+	const char *why = NULL;
+	if (decode_fixed64(p + 56) != SST_MAGIC)
+		why = "bad magic number (not an sstable, or truncated)";
+	else if (crc32c_unmask(decode_fixed32(p + 52)) != crc32c(p, 52))
+		why = "footer checksum mismatch";
+	else if (decode_fixed32(p + 48) != SST_FORMAT_VERSION)
+		why = "unsupported format version";
+	if (why) {
+		lsm_log("corrupt footer in '%s' at offset %llu: %s", name,
+			(unsigned long long)off, why);
+		return -EIO;
+	}
+	out->filter.offset = decode_fixed64(p);
+	out->filter.size = decode_fixed64(p + 8);
+	out->index.offset = decode_fixed64(p + 16);
+	out->index.size = decode_fixed64(p + 24);
+	out->props.offset = decode_fixed64(p + 32);
+	out->props.size = decode_fixed64(p + 40);
+	out->version = decode_fixed32(p + 48);
+	return 0;
+}
+
+int sst_read_block(struct lsm_env *env, struct env_rfile *f, const char *name,
+		   struct sst_handle h, uint64_t limit, struct buf *out,
+		   uint8_t *type)
+{
+	if (h.size > SST_MAX_BLOCK_SIZE || h.offset > limit ||
+	    limit - h.offset < h.size + SST_BLOCK_TRAILER_SIZE)
+		return corrupt(name, h.offset, "block handle out of range");
+	size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
+	buf_clear(out);
+	int rc = buf_reserve(out, n);
+	if (rc)
+		return rc;
+	size_t got;
+	if ((rc = env->rfile_read(f, h.offset, out->data, n, &got)))
+		return rc;
+	if (got != n)
+		return corrupt(name, h.offset, "truncated block");
+	const char *p = out->data;
+	uint32_t want = crc32c_unmask(decode_fixed32(p + h.size + 1));
+	if (crc32c(p, (size_t)h.size + 1) != want)
+		return corrupt(name, h.offset, "checksum mismatch");
+	uint8_t t = (uint8_t)p[h.size];
+	if (type)
+		*type = t;
+	if (t == SST_COMPRESS_NONE) {
+		out->len = (size_t)h.size;
+		return 0;
+	}
+	if (t != SST_COMPRESS_ZSTD)
+		return corrupt(name, h.offset, "unknown compression type");
+	unsigned long long raw = ZSTD_getFrameContentSize(p, (size_t)h.size);
+	if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    raw > SST_MAX_BLOCK_SIZE)
+		return corrupt(name, h.offset, "bad zstd frame header");
+	char *dst = malloc(raw ? (size_t)raw : 1);
+	if (!dst)
+		return -ENOMEM;
+	size_t r = ZSTD_decompress(dst, (size_t)raw, p, (size_t)h.size);
+	if (ZSTD_isError(r) || r != raw) {
+		free(dst);
+		return corrupt(name, h.offset, "zstd decompression failed");
+	}
+	free(out->data);
+	out->data = dst;
+	out->len = out->cap = (size_t)raw;
+	return 0;
+}
+
+static int get_u64(const char *p, size_t len, uint64_t *v)
+{
+	const char *end = decode_varint64(p, p + len, v);
+	return end == p + len ? 0 : -EIO;
+}
+
+int sst_props_decode(struct slice data, struct sst_props *out,
+		     const char **why)
+{
+	memset(out, 0, sizeof *out);
+	const char *p = data.data, *limit = data.data + data.len;
+	uint32_t seen = 0; /* bit per known tag */
+	while (p < limit) {
+		uint32_t tag;
+		const char *v;
+		size_t len;
+		if (!(p = decode_varint32(p, limit, &tag)) ||
+		    !(p = decode_lenprefixed(p, limit, &v, &len))) {
+			*why = "malformed properties record";
+			goto bad;
+		}
+		uint64_t x = 0;
+		int rc = 0;
+		bool is_key = tag == SST_PROP_SMALLEST || tag == SST_PROP_LARGEST;
+		if (tag >= SST_PROP_ENTRIES && tag <= SST_PROP_CREATED_UNIX &&
+		    !is_key)
+			rc = get_u64(v, len, &x);
+		if (rc) {
+			*why = "malformed properties value";
+			goto bad;
+		}
+		if (tag < 32)
+			seen |= UINT32_C(1) << tag;
+		switch (tag) {
+		case SST_PROP_ENTRIES: out->entries = x; break;
+		case SST_PROP_TOMBSTONES: out->tombstones = x; break;
+		case SST_PROP_RAW_KEY_BYTES: out->raw_key_bytes = x; break;
+		case SST_PROP_RAW_VALUE_BYTES: out->raw_value_bytes = x; break;
+		case SST_PROP_DATA_BLOCKS: out->data_blocks = x; break;
+		case SST_PROP_RAW_DATA_BYTES: out->raw_data_bytes = x; break;
+		case SST_PROP_STORED_DATA_BYTES: out->stored_data_bytes = x; break;
+		case SST_PROP_MIN_SEQ: out->min_seq = x; break;
+		case SST_PROP_MAX_SEQ: out->max_seq = x; break;
+		case SST_PROP_BLOOM_BITS: out->bloom_bits_per_key = (uint32_t)x; break;
+		case SST_PROP_COMPRESSION: out->compression = (uint32_t)x; break;
+		case SST_PROP_REASON: out->reason = (uint32_t)x; break;
+		case SST_PROP_CREATED_UNIX: out->created_unix = x; break;
+		case SST_PROP_SMALLEST:
+			rc = buf_set(&out->smallest, v, len);
+			break;
+		case SST_PROP_LARGEST:
+			rc = buf_set(&out->largest, v, len);
+			break;
+		default:
+			break; /* a newer writer's property */
+		}
+		if (rc) {
+			sst_props_release(out);
+			return rc;
+		}
+	}
+	uint32_t need = 0;
+	for (int t = SST_PROP_ENTRIES; t <= SST_PROP_CREATED_UNIX; t++)
+		need |= UINT32_C(1) << t;
+	if ((seen & need) != need) {
+		*why = "missing property";
+		goto bad;
+	}
+	bool empty = out->entries == 0;
+	if ((empty && (out->smallest.len || out->largest.len)) ||
+	    (!empty && (out->smallest.len < 8 || out->largest.len < 8))) {
+		*why = "bad smallest/largest key";
+		goto bad;
+	}
+	return 0;
+bad:
+	sst_props_release(out);
+	return -EIO;
+}
+
+int sst_reader_open(struct lsm_env *env, const char *path, uint64_t number,
+		    struct block_cache *cache, struct sst_counters *counters,
+		    struct sst_reader **out)
+{
+	struct sst_reader *r = calloc(1, sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	int rc = -ENOMEM;
+	r->env = env;
+	r->cache = cache;
+	r->counters = counters;
+	if (!(r->name = strdup(sst_basename(path))))
+		goto fail;
+	if ((rc = env->new_rfile(env, path, &r->file)))
+		goto fail;
+	if ((rc = env->rfile_size(r->file, &r->file_size)) ||
+	    (rc = sst_read_footer(env, r->file, r->name, r->file_size,
+				  &r->footer)))
+		goto fail;
+	const struct sst_footer *f = &r->footer;
+	uint64_t meta_end = r->file_size - SST_FOOTER_SIZE;
+	bool has_filter = f->filter.offset || f->filter.size;
+	r->data_end = has_filter ? f->filter.offset : f->index.offset;
+	struct buf props = BUF_INIT;
+	const char *why = NULL;
+	rc = sst_read_block(env, r->file, r->name, f->props, meta_end, &props,
+			    NULL);
+	if (!rc && (rc = sst_props_decode(buf_slice(&props), &r->props, &why)) ==
+			   -EIO)
+		corrupt(r->name, f->props.offset, why);
+	buf_release(&props);
+	if (rc)
+		goto fail;
+	r->props.file_size = r->file_size;
+	if ((rc = sst_read_block(env, r->file, r->name, f->index, meta_end,
+				 &r->index, NULL)))
+		goto fail;
+	if (has_filter &&
+	    (rc = sst_read_block(env, r->file, r->name, f->filter, meta_end,
+				 &r->filter, NULL)))
+		goto fail;
+	if (has_filter && r->filter.len < 2) {
+		rc = corrupt(r->name, f->filter.offset, "filter too short");
+		goto fail;
+	}
+	struct block_iter check;
+	block_iter_init_empty(&check);
+	rc = block_iter_init(&check, r->index.data, r->index.len, r->name,
+			     f->index.offset);
+	block_iter_release(&check);
+	if (rc)
+		goto fail;
+	if (counters) {
+		uint64_t n = f->props.size + f->index.size + f->filter.size;
+		count(&counters->blocks_read, has_filter ? 3 : 2);
+		count(&counters->bytes_read,
+		      n + (has_filter ? 3 : 2) * SST_BLOCK_TRAILER_SIZE);
+	}
+	if (cache)
+		r->cache_id = number ? number : block_cache_new_id(cache);
+	*out = r;
+	return 0;
+fail:
+	sst_reader_free(r);
+	return rc;
+}
+
+void sst_reader_free(struct sst_reader *r)
+{
+	if (!r)
+		return;
+	if (r->file)
+		r->env->rfile_close(r->file);
+	sst_props_release(&r->props);
+	buf_release(&r->index);
+	buf_release(&r->filter);
+	free(r->name);
+	free(r);
+}
+
+const struct sst_props *sst_reader_props(const struct sst_reader *r)
+{
+	return &r->props;
+}
+
+static void block_delete(void *v)
+{
+	struct sst_block *b = v;
+	buf_release(&b->data);
+	free(b);
+}
+
+static void block_ref_release(struct sst_reader *r, struct block_ref *ref)
+{
+	if (ref->handle)
+		block_cache_release(r->cache, ref->handle);
+	if (ref->owned)
+		block_delete(ref->owned);
+	memset(ref, 0, sizeof *ref);
+}
+
+/* Reads data block h, through the cache when there is one. */
+static int read_data_block(struct sst_reader *r, struct sst_handle h,
+			   struct block_ref *ref)
+{
+	memset(ref, 0, sizeof *ref);
+	struct sst_block *b;
+	if (r->cache) {
+		ref->handle = block_cache_lookup(r->cache, r->cache_id, h.offset);
+		if (ref->handle) {
+			b = block_cache_value(ref->handle);
+			ref->data = b->data.data;
+			ref->size = b->data.len;
+			return 0;
+		}
+	}
+	if (!(b = calloc(1, sizeof *b)))
+		return -ENOMEM;
+	int rc = sst_read_block(r->env, r->file, r->name, h, r->data_end,
+				&b->data, NULL);
+	if (rc) {
+		block_delete(b);
+		return rc;
+	}
+	if (r->counters) {
+		count(&r->counters->blocks_read, 1);
+		count(&r->counters->bytes_read, h.size + SST_BLOCK_TRAILER_SIZE);
+	}
+	ref->data = b->data.data;
+	ref->size = b->data.len;
+	if (!r->cache) {
+		ref->owned = b;
+		return 0;
+	}
+	return block_cache_insert(r->cache, r->cache_id, h.offset, b,
+				  b->data.len + sizeof *b, block_delete,
+				  &ref->handle);
+}
+
+/* The data block handle stored as the index iterator's current value. */
+static int index_handle(struct sst_reader *r, struct block_iter *index,
+			struct sst_handle *h)
+{
+	struct slice v = iter_value(&index->base);
+	if (!sst_handle_decode(v.data, v.data + v.len, h))
+		return corrupt(r->name, r->footer.index.offset,
+			       "bad block handle in index");
+	return 0;
+}
+
+int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
+		   char **val, size_t *vlen)
+{
+	if (r->filter.len) {
+		bool may = bloom_may_contain(buf_slice(&r->filter), ukey);
+		if (r->counters) {
+			count(&r->counters->bloom_checks, 1);
+			if (!may)
+				count(&r->counters->bloom_useful, 1);
+		}
+		if (!may)
+			return LOOKUP_NOT_FOUND;
+	}
+	struct buf target = BUF_INIT;
+	int rc = ikey_append(&target, ukey.data, ukey.len,
+			     seq > SEQ_MAX ? SEQ_MAX : seq, TYPE_SEEK);
+	if (rc)
+		return rc;
+	struct block_iter index, data;
+	struct block_ref ref = { 0 };
+	block_iter_init_empty(&index);
+	block_iter_init_empty(&data);
+	rc = block_iter_init(&index, r->index.data, r->index.len, r->name,
+			     r->footer.index.offset);
+	if (rc)
+		goto out;
+	iter_seek(&index.base, buf_slice(&target));
+	if (!iter_valid(&index.base)) {
+		rc = iter_status(&index.base);
+		goto out; /* past the last key (or corrupt) */
+	}
+	struct sst_handle h;
+	if ((rc = index_handle(r, &index, &h)) ||
+	    (rc = read_data_block(r, h, &ref)) ||
+	    (rc = block_iter_init(&data, ref.data, ref.size, r->name, h.offset)))
+		goto out;
+	/*
+	 * The separator of this block is >= target, so if no entry here is, the
+	 * next block starts after a separator whose user key is past ukey:
+	 * one block is enough.
+	 */
+	iter_seek(&data.base, buf_slice(&target));
+	if (!iter_valid(&data.base)) {
+		rc = iter_status(&data.base);
+		goto out;
+	}
+	struct slice k = iter_key(&data.base);
+	if (!slice_eq(ikey_user(k), ukey)) {
+		rc = LOOKUP_NOT_FOUND;
+		goto out;
+	}
+	if (ikey_type(k) == TYPE_DELETE) {
+		rc = LOOKUP_DELETED;
+		goto out;
+	}
+	if (ikey_type(k) != TYPE_VALUE) {
+		rc = corrupt(r->name, h.offset, "unknown entry type");
+		goto out;
+	}
+	struct slice v = iter_value(&data.base);
+	char *copy = malloc(v.len + 1);
+	if (!copy) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memcpy(copy, v.data, v.len);
+	copy[v.len] = '\0';
+	*val = copy;
+	*vlen = v.len;
+	rc = LOOKUP_FOUND;
+out:
+	block_iter_release(&data);
+	block_iter_release(&index);
+	block_ref_release(r, &ref);
+	buf_release(&target);
+	return rc;
+}
+
+/* ---- two-level iterator ---- */
+
+struct sst_iter {
+	struct iter base;
+	struct sst_reader *r;
+	struct block_iter index;
+	struct block_iter data; /* valid only while have_block */
+	struct block_ref ref;   /* the block data points into */
+	bool have_block;
+	uint64_t block_off;
+	int status; /* first error of loading a block; sticky */
+};
+
+static void drop_block(struct sst_iter *it)
+{
+	if (it->have_block) {
+		block_ref_release(it->r, &it->ref);
+		it->have_block = false;
+	}
+}
+
+static void fail(struct sst_iter *it, int err)
+{
+	if (!it->status)
+		it->status = err;
+	drop_block(it);
+}
+
+/* Loads the block the index iterator points at (keeping it if current). */
+static bool load_block(struct sst_iter *it)
+{
+	struct sst_handle h;
+	if (!iter_valid(&it->index.base)) {
+		if (iter_status(&it->index.base))
+			fail(it, iter_status(&it->index.base));
+		drop_block(it);
+		return false;
+	}
+	int rc = index_handle(it->r, &it->index, &h);
+	if (rc) {
+		fail(it, rc);
+		return false;
+	}
+	if (it->have_block && it->block_off == h.offset)
+		return true;
+	drop_block(it);
+	if ((rc = read_data_block(it->r, h, &it->ref))) {
+		fail(it, rc);
+		return false;
+	}
+	it->have_block = true;
+	it->block_off = h.offset;
+	if ((rc = block_iter_init(&it->data, it->ref.data, it->ref.size,
+				  it->r->name, h.offset))) {
+		fail(it, rc);
+		return false;
+	}
+	return true;
+}
+
+/* Checks the data iterator after a move: a decode error fails the whole
+ * iterator; true while it is positioned on an entry. */
+static bool data_ok(struct sst_iter *it)
+{
+	if (!it->have_block)
+		return false;
+	if (iter_status(&it->data.base)) {
+		fail(it, iter_status(&it->data.base));
+		return false;
+	}
+	return iter_valid(&it->data.base);
+}
+
+static void skip_forward(struct sst_iter *it)
+{
+	while (!it->status && !data_ok(it)) {
+		if (it->status)
+			return;
+		if (it->have_block)
+			iter_next(&it->index.base);
+		if (!load_block(it))
+			return;
+		iter_seek_first(&it->data.base);
+	}
+}
+
+static void skip_backward(struct sst_iter *it)
+{
+	while (!it->status && !data_ok(it)) {
+		if (it->status)
+			return;
+		if (it->have_block)
+			iter_prev(&it->index.base);
+		if (!load_block(it))
+			return;
+		iter_seek_last(&it->data.base);
+	}
+}
+
+static bool si_valid(struct iter *base)
+{
+	struct sst_iter *it = (struct sst_iter *)base;
+	return !it->status && it->have_block && iter_valid(&it->data.base);
+}
+
+static void si_seek_first(struct iter *base)
+{
+	struct sst_iter *it = (struct sst_iter *)base;
+	if (it->status)
+		return;
+	iter_seek_first(&it->index.base);
+	if (load_block(it))
+		iter_seek_first(&it->data.base);
+	skip_forward(it);
+}
+
+static void si_seek_last(struct iter *base)
+{
+	struct sst_iter *it = (struct sst_iter *)base;
+	if (it->status)
+		return;
+	iter_seek_last(&it->index.base);
+	if (load_block(it))
+		iter_seek_last(&it->data.base);
+	skip_backward(it);
+}
+
+static void si_seek(struct iter *base, struct slice target)
+{
+	struct sst_iter *it = (struct sst_iter *)base;
+	if (it->status)
+		return;
+	iter_seek(&it->index.base, target);
+	if (load_block(it))
+		iter_seek(&it->data.base, target);
+	skip_forward(it);
+}
+
+static void si_next(struct iter *base)
+{
+	struct sst_iter *it = (struct sst_iter *)base;
+	if (!si_valid(base))
+		return;
+	iter_next(&it->data.base);
+	skip_forward(it);
+}
+
+static void si_prev(struct iter *base)
+{
+	struct sst_iter *it = (struct sst_iter *)base;
+	if (!si_valid(base))
+		return;
+	iter_prev(&it->data.base);
+	skip_backward(it);
+}
+
+static struct slice si_key(struct iter *base)
+{
+	return iter_key(&((struct sst_iter *)base)->data.base);
+}
+
+static struct slice si_value(struct iter *base)
+{
+	return iter_value(&((struct sst_iter *)base)->data.base);
+}
+
+static int si_status(struct iter *base)
+{
+	struct sst_iter *it = (struct sst_iter *)base;
+	return it->status;
+}
+
+static void si_free(struct iter *base)
+{
+	struct sst_iter *it = (struct sst_iter *)base;
+	drop_block(it);
+	block_iter_release(&it->data);
+	block_iter_release(&it->index);
+	free(it);
+}
+
+static const struct iter_ops sst_iter_ops = {
+	.valid = si_valid,
+	.seek_first = si_seek_first,
+	.seek_last = si_seek_last,
+	.seek = si_seek,
+	.next = si_next,
+	.prev = si_prev,
+	.key = si_key,
+	.value = si_value,
+	.status = si_status,
+	.free = si_free,
+};
+
+int sst_reader_iter_new(struct sst_reader *r, struct iter **out)
+{
+	struct sst_iter *it = calloc(1, sizeof *it);
+	if (!it)
+		return -ENOMEM;
+	it->base.ops = &sst_iter_ops;
+	it->r = r;
+	block_iter_init_empty(&it->index);
+	block_iter_init_empty(&it->data);
+	/* the trailer was checked at open: this cannot fail */
+	it->status = block_iter_init(&it->index, r->index.data, r->index.len,
+				     r->name, r->footer.index.offset);
+	*out = &it->base;
+	return 0;
+}

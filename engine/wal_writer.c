@@ -1,0 +1,113 @@
+/* wal_writer.c - appends framed records to a log; see wal_writer.h. */
+#include "config.h"
+#include "wal_writer.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "buf.h"
+#include "coding.h"
+#include "crc32c.h"
+#include "env.h"
+#include "wal_format.h"
+
+/* The record buffer is kept between adds to avoid a malloc per record, but
+ * not when one huge record blew it up past this. */
+#define WAL_WRITER_KEEP_BUF (1u << 20)
+
+struct wal_writer {
+	struct lsm_env *env;
+	struct env_wfile *file;
+	struct buf rec;   /* header + payload of the record being written */
+	uint64_t size;    /* bytes appended successfully */
+	uint64_t syncs;
+	int err;          /* first env error; sticky */
+};
+
+int wal_writer_new(struct lsm_env *env, const char *path, const char magic[8],
+		   struct wal_writer **out)
+{
+	struct wal_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	w->env = env;
+	int rc = env->new_wfile(env, path, &w->file);
+	if (rc)
+		goto fail_free;
+	rc = env->wfile_append(w->file, magic, WAL_MAGIC_LEN);
+	if (rc)
+		goto fail_close;
+	w->size = WAL_MAGIC_LEN;
+	*out = w;
+	return 0;
+
+fail_close:
+	env->wfile_close(w->file);
+fail_free:
+	free(w);
+	return rc;
+}
+
+int wal_writer_add(struct wal_writer *w, uint8_t type, struct slice payload)
+{
+	if (w->err)
+		return w->err;
+	if (type == WAL_RECORD_RESERVED || payload.len > WAL_MAX_PAYLOAD)
+		return -EINVAL;
+
+	buf_clear(&w->rec);
+	int rc = buf_reserve(&w->rec, WAL_RECORD_HEADER_LEN + payload.len);
+	if (rc)
+		return rc;
+	char *h = w->rec.data;
+	char t = (char)type;
+	uint32_t crc = crc32c_extend(crc32c(&t, 1), payload.data, payload.len);
+	encode_fixed32(h, crc32c_mask(crc));
+	encode_fixed32(h + 4, (uint32_t)payload.len);
+	h[8] = t;
+	w->rec.len = WAL_RECORD_HEADER_LEN;
+	buf_append(&w->rec, payload.data, payload.len); /* reserved above */
+
+	rc = w->env->wfile_append(w->file, w->rec.data, w->rec.len);
+	if (rc)
+		w->err = rc;
+	else
+		w->size += w->rec.len;
+	if (w->rec.cap > WAL_WRITER_KEEP_BUF)
+		buf_release(&w->rec);
+	return rc;
+}
+
+int wal_writer_sync(struct wal_writer *w)
+{
+	if (w->err)
+		return w->err;
+	int rc = w->env->wfile_sync(w->file);
+	if (rc)
+		w->err = rc;
+	else
+		w->syncs++;
+	return rc;
+}
+
+uint64_t wal_writer_size(const struct wal_writer *w)
+{
+	return w->size;
+}
+
+uint64_t wal_writer_syncs(const struct wal_writer *w)
+{
+	return w->syncs;
+}
+
+int wal_writer_close(struct wal_writer *w)
+{
+	if (!w)
+		return 0;
+	int rc = w->env->wfile_close(w->file);
+	if (w->err)
+		rc = w->err;
+	buf_release(&w->rec);
+	free(w);
+	return rc;
+}
