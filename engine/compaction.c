@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbformat.h"
 #include "env.h"
 #include "filename.h"
 #include "log.h"

@@ -143,8 +143,7 @@ static int make_room(struct lsm_db *db, bool force)
 		if (db->shutting_down)
 			return -ESHUTDOWN;
 		int l0 = l0_files(db);
-		if (allow_delay && l0 >= db->opt.l0_slowdown_trigger &&
-		    l0 < db->opt.l0_stop_trigger) {
+		if (allow_delay && l0 >= db->opt.l0_slowdown_trigger) {
 			/*
 			 * Delay this group by 1 ms rather than stopping: the
 			 * writers slow down while compaction catches up, and no

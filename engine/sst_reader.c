@@ -3,6 +3,7 @@
 #include "sst_reader.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +105,16 @@ int sst_read_footer(struct lsm_env *env, struct env_rfile *f,
 	return 0;
 }
 
-int sst_read_block(struct lsm_env *env, struct env_rfile *f, const char *name,
-		   struct sst_handle h, uint64_t limit, struct buf *out,
-		   uint8_t *type)
+/* sst_read_block() without the log line. */
+static int read_block(struct lsm_env *env, struct env_rfile *f,
+		      struct sst_handle h, uint64_t limit, struct buf *out,
+		      uint8_t *type, const char **why)
 {
 	if (h.size > SST_MAX_BLOCK_SIZE || h.offset > limit ||
-	    limit - h.offset < h.size + SST_BLOCK_TRAILER_SIZE)
-		return corrupt(name, h.offset, "block handle out of range");
+	    limit - h.offset < h.size + SST_BLOCK_TRAILER_SIZE) {
+		*why = "block handle out of range";
+		return -EIO;
+	}
 	size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
 	buf_clear(out);
 	int rc = buf_reserve(out, n);
@@ -119,12 +123,16 @@ int sst_read_block(struct lsm_env *env, struct env_rfile *f, const char *name,
 	size_t got;
 	if ((rc = env->rfile_read(f, h.offset, out->data, n, &got)))
 		return rc;
-	if (got != n)
-		return corrupt(name, h.offset, "truncated block");
+	if (got != n) {
+		*why = "truncated block";
+		return -EIO;
+	}
 	const char *p = out->data;
 	uint32_t want = crc32c_unmask(decode_fixed32(p + h.size + 1));
-	if (crc32c(p, (size_t)h.size + 1) != want)
-		return corrupt(name, h.offset, "checksum mismatch");
+	if (crc32c(p, (size_t)h.size + 1) != want) {
+		*why = "checksum mismatch";
+		return -EIO;
+	}
 	uint8_t t = (uint8_t)p[h.size];
 	if (type)
 		*type = t;
@@ -132,24 +140,42 @@ int sst_read_block(struct lsm_env *env, struct env_rfile *f, const char *name,
 		out->len = (size_t)h.size;
 		return 0;
 	}
-	if (t != SST_COMPRESS_ZSTD)
-		return corrupt(name, h.offset, "unknown compression type");
+	if (t != SST_COMPRESS_ZSTD) {
+		*why = "unknown compression type";
+		return -EIO;
+	}
 	unsigned long long raw = ZSTD_getFrameContentSize(p, (size_t)h.size);
 	if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN ||
-	    raw > SST_MAX_BLOCK_SIZE)
-		return corrupt(name, h.offset, "bad zstd frame header");
+	    raw > SST_MAX_BLOCK_SIZE) {
+		*why = "bad zstd frame header";
+		return -EIO;
+	}
 	char *dst = malloc(raw ? (size_t)raw : 1);
 	if (!dst)
 		return -ENOMEM;
 	size_t r = ZSTD_decompress(dst, (size_t)raw, p, (size_t)h.size);
 	if (ZSTD_isError(r) || r != raw) {
 		free(dst);
-		return corrupt(name, h.offset, "zstd decompression failed");
+		*why = "zstd decompression failed";
+		return -EIO;
 	}
 	free(out->data);
 	out->data = dst;
 	out->len = out->cap = (size_t)raw;
 	return 0;
+}
+
+int sst_read_block(struct lsm_env *env, struct env_rfile *f, const char *name,
+		   struct sst_handle h, uint64_t limit, struct buf *out,
+		   uint8_t *type, const char **why)
+{
+	const char *w = NULL;
+	int rc = read_block(env, f, h, limit, out, type, &w);
+	if (rc == -EIO)
+		corrupt(name, h.offset, w);
+	if (why)
+		*why = w;
+	return rc;
 }
 
 static int get_u64(const char *p, size_t len, uint64_t *v)
@@ -258,7 +284,7 @@ int sst_reader_open(struct lsm_env *env, const char *path, uint64_t number,
 	struct buf props = BUF_INIT;
 	const char *why = NULL;
 	rc = sst_read_block(env, r->file, r->name, f->props, meta_end, &props,
-			    NULL);
+			    NULL, NULL);
 	if (!rc && (rc = sst_props_decode(buf_slice(&props), &r->props, &why)) ==
 			   -EIO)
 		corrupt(r->name, f->props.offset, why);
@@ -267,11 +293,11 @@ int sst_reader_open(struct lsm_env *env, const char *path, uint64_t number,
 		goto fail;
 	r->props.file_size = r->file_size;
 	if ((rc = sst_read_block(env, r->file, r->name, f->index, meta_end,
-				 &r->index, NULL)))
+				 &r->index, NULL, NULL)))
 		goto fail;
 	if (has_filter &&
 	    (rc = sst_read_block(env, r->file, r->name, f->filter, meta_end,
-				 &r->filter, NULL)))
+				 &r->filter, NULL, NULL)))
 		goto fail;
 	if (has_filter && r->filter.len < 2) {
 		rc = corrupt(r->name, f->filter.offset, "filter too short");
@@ -351,7 +377,7 @@ static int read_data_block(struct sst_reader *r, struct sst_handle h,
 	if (!(b = calloc(1, sizeof *b)))
 		return -ENOMEM;
 	int rc = sst_read_block(r->env, r->file, r->name, h, r->data_end,
-				&b->data, NULL);
+				&b->data, NULL, NULL);
 	if (rc) {
 		block_delete(b);
 		return rc;
@@ -668,4 +694,181 @@ int sst_reader_iter_new(struct sst_reader *r, struct iter **out)
 				     r->name, r->footer.index.offset);
 	*out = &it->base;
 	return 0;
+}
+
+/* ---- verification ---- */
+
+struct verify {
+	struct sst_reader *r;
+	FILE *report;
+	int problems;
+};
+
+__attribute__((format(printf, 3, 4))) static void problem(struct verify *v,
+							   uint64_t off,
+							   const char *fmt, ...)
+{
+	v->problems++;
+	if (!v->report)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(v->report, "'%s' at offset %llu: ", v->r->name,
+		(unsigned long long)off);
+	vfprintf(v->report, fmt, ap);
+	fputc('\n', v->report);
+	va_end(ap);
+}
+
+static void check_prop(struct verify *v, const char *what, uint64_t stored,
+		       uint64_t actual)
+{
+	if (stored != actual)
+		problem(v, v->r->footer.props.offset,
+			"property %s is %llu but the table has %llu", what,
+			(unsigned long long)stored, (unsigned long long)actual);
+}
+
+/* Checks every entry of one decoded data block against its neighbours, its
+ * separator and the filter; accumulates totals into *t. */
+static void verify_block(struct verify *v, struct sst_handle h,
+			 struct slice data, struct slice sep,
+			 const struct buf *prev_sep, struct buf *prev_key,
+			 struct sst_props *t)
+{
+	struct sst_reader *r = v->r;
+	struct block_iter it;
+	block_iter_init_empty(&it);
+	if (block_iter_init(&it, data.data, data.len, r->name, h.offset)) {
+		problem(v, h.offset, "bad block trailer");
+		goto out;
+	}
+	long n = 0;
+	for (iter_seek_first(&it.base); iter_valid(&it.base);
+	     iter_next(&it.base), n++) {
+		struct slice k = iter_key(&it.base), val = iter_value(&it.base);
+		if (prev_key->len && ikey_cmp(buf_slice(prev_key), k) >= 0)
+			problem(v, h.offset, "key out of order (entry %ld)", n);
+		if (prev_sep->len && ikey_cmp(k, buf_slice(prev_sep)) <= 0)
+			problem(v, h.offset,
+				"key not after the previous index separator");
+		if (ikey_cmp(k, sep) > 0)
+			problem(v, h.offset, "key past its index separator");
+		enum entry_type type = ikey_type(k);
+		if (type != TYPE_VALUE && type != TYPE_DELETE)
+			problem(v, h.offset, "unknown entry type %d", (int)type);
+		if (r->filter.len &&
+		    !bloom_may_contain(buf_slice(&r->filter), ikey_user(k)))
+			problem(v, r->footer.filter.offset,
+				"filter does not match a key of the table");
+		uint64_t seq = ikey_seq(k);
+		if (t->entries == 0 || seq < t->min_seq)
+			t->min_seq = seq;
+		if (t->entries == 0 || seq > t->max_seq)
+			t->max_seq = seq;
+		if (t->entries == 0)
+			buf_set(&t->smallest, k.data, k.len);
+		t->entries++;
+		t->tombstones += type == TYPE_DELETE;
+		t->raw_key_bytes += k.len;
+		t->raw_value_bytes += val.len;
+		buf_set(prev_key, k.data, k.len);
+	}
+	if (iter_status(&it.base))
+		problem(v, h.offset, "undecodable entry after %ld entries", n);
+	else if (n == 0)
+		problem(v, h.offset, "empty data block");
+out:
+	block_iter_release(&it);
+}
+
+int sst_reader_verify(struct sst_reader *r, FILE *report)
+{
+	struct verify v = { .r = r, .report = report };
+	struct sst_props t = { 0 };
+	struct buf data = BUF_INIT, prev_key = BUF_INIT, prev_sep = BUF_INIT;
+	struct block_iter index;
+	uint64_t expect = 0;
+	int rc = 0;
+	block_iter_init_empty(&index);
+	if (block_iter_init(&index, r->index.data, r->index.len, r->name,
+			    r->footer.index.offset)) {
+		problem(&v, r->footer.index.offset, "bad index block trailer");
+		goto props;
+	}
+	for (iter_seek_first(&index.base); iter_valid(&index.base);
+	     iter_next(&index.base)) {
+		struct slice sep = iter_key(&index.base);
+		struct sst_handle h;
+		if (prev_sep.len && ikey_cmp(buf_slice(&prev_sep), sep) >= 0)
+			problem(&v, r->footer.index.offset,
+				"index keys out of order");
+		struct slice hv = iter_value(&index.base);
+		if (!sst_handle_decode(hv.data, hv.data + hv.len, &h)) {
+			problem(&v, r->footer.index.offset, "bad block handle");
+			break;
+		}
+		if (h.offset != expect)
+			problem(&v, h.offset,
+				"data block should start at offset %llu",
+				(unsigned long long)expect);
+		expect = h.offset + h.size + SST_BLOCK_TRAILER_SIZE;
+		const char *why = NULL;
+		rc = read_block(r->env, r->file, h, r->data_end, &data, NULL,
+				&why);
+		if (rc == -EIO) {
+			problem(&v, h.offset, "%s", why);
+			rc = 0;
+		} else if (rc) {
+			goto out;
+		} else {
+			t.raw_data_bytes += data.len;
+			verify_block(&v, h, buf_slice(&data), sep, &prev_sep,
+				     &prev_key, &t);
+		}
+		t.data_blocks++;
+		t.stored_data_bytes += h.size + SST_BLOCK_TRAILER_SIZE;
+		if (buf_set(&prev_sep, sep.data, sep.len)) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if (iter_status(&index.base))
+		problem(&v, r->footer.index.offset, "undecodable index entry");
+	if (expect != r->data_end)
+		problem(&v, expect, "data blocks end here, meta blocks start at "
+			"offset %llu", (unsigned long long)r->data_end);
+props:
+	if (prev_key.len)
+		buf_set(&t.largest, prev_key.data, prev_key.len);
+	const struct sst_props *p = &r->props;
+	check_prop(&v, "entries", p->entries, t.entries);
+	check_prop(&v, "tombstones", p->tombstones, t.tombstones);
+	check_prop(&v, "raw_key_bytes", p->raw_key_bytes, t.raw_key_bytes);
+	check_prop(&v, "raw_value_bytes", p->raw_value_bytes, t.raw_value_bytes);
+	check_prop(&v, "data_blocks", p->data_blocks, t.data_blocks);
+	check_prop(&v, "raw_data_bytes", p->raw_data_bytes, t.raw_data_bytes);
+	check_prop(&v, "stored_data_bytes", p->stored_data_bytes,
+		   t.stored_data_bytes);
+	check_prop(&v, "min_seq", p->min_seq, t.min_seq);
+	check_prop(&v, "max_seq", p->max_seq, t.max_seq);
+	if (!slice_eq(buf_slice(&p->smallest), buf_slice(&t.smallest)))
+		problem(&v, r->footer.props.offset,
+			"property smallest is not the first key");
+	if (!slice_eq(buf_slice(&p->largest), buf_slice(&t.largest)))
+		problem(&v, r->footer.props.offset,
+			"property largest is not the last key");
+	if (p->bloom_bits_per_key && !r->filter.len)
+		problem(&v, r->footer.props.offset,
+			"bloom_bits_per_key is %u but there is no filter",
+			p->bloom_bits_per_key);
+out:
+	block_iter_release(&index);
+	buf_release(&data);
+	buf_release(&prev_key);
+	buf_release(&prev_sep);
+	sst_props_release(&t);
+	if (rc)
+		return rc;
+	return v.problems ? -EIO : 0;
 }

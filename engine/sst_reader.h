@@ -101,11 +101,11 @@ int sst_read_footer(struct lsm_env *env, struct env_rfile *f,
 
 /* Reads block h (contents and trailer; h must end before limit), checks its
  * crc and decompresses it: out receives the raw contents, *type (may be NULL)
- * the stored compression type. Returns 0, -EIO (logged) or the read's
- * -errno. */
+ * the stored compression type. Returns 0, -EIO (logged, and *why, when why
+ * is not NULL, set to a static description) or the read's -errno. */
 int sst_read_block(struct lsm_env *env, struct env_rfile *f, const char *name,
 		   struct sst_handle h, uint64_t limit, struct buf *out,
-		   uint8_t *type);
+		   uint8_t *type, const char **why);
 
 /* Decodes a properties block into *out (zeroed first; release it). Returns 0
  * or -EIO with *why set to a static description. */

@@ -216,6 +216,9 @@ struct version_set {
 	bool manifest_busy;            /* mu: a log_and_apply is writing */
 	pthread_cond_t manifest_cv;    /* with mu: manifest_busy cleared */
 	int error;                     /* mu; sticky MANIFEST write error */
+	/* a MANIFEST this big is replaced by a snapshot at the next edit;
+	 * MANIFEST_ROLL_SIZE (tests lower it) (mu) */
+	uint64_t manifest_roll_size;
 
 	pthread_mutex_t list_mu;       /* guards the list of live versions */
 	struct version live;           /* list head (not a real version) */
@@ -263,8 +266,9 @@ int version_set_create(struct version_set *vs);
  *    overlap); nothing is written and the set stays usable;
  *  - a write or sync error: e is not applied and the set refuses every
  *    later edit with the same error (sticky).
- * When the MANIFEST has grown past MANIFEST_ROLL_SIZE, a new one is
- * started with a snapshot instead (and CURRENT switched).
+ * When the MANIFEST has grown to vs->manifest_roll_size, a new one is
+ * started with a snapshot instead of e, CURRENT is switched to it and the
+ * old one deleted.
  */
 int version_set_log_and_apply(struct version_set *vs, struct version_edit *e,
 			      pthread_mutex_t *mu);

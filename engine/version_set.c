@@ -301,6 +301,7 @@ int version_set_new(struct lsm_env *env, const char *dbdir,
 	vs->opt = *opt;
 	vs->tc = tc;
 	vs->next_file_number = 1;
+	vs->manifest_roll_size = MANIFEST_ROLL_SIZE;
 	vs->live.prev = vs->live.next = &vs->live;
 	pthread_mutex_init(&vs->list_mu, NULL);
 	pthread_cond_init(&vs->manifest_cv, NULL);
@@ -809,7 +810,7 @@ int version_set_log_and_apply(struct version_set *vs, struct version_edit *e,
 
 	/* A big MANIFEST is replaced by a snapshot; its number is taken
 	 * before the counters are recorded so the snapshot covers it. */
-	bool roll = wal_writer_size(vs->manifest) >= MANIFEST_ROLL_SIZE;
+	bool roll = wal_writer_size(vs->manifest) >= vs->manifest_roll_size;
 	if (roll)
 		new_number = version_set_new_file_number(vs);
 	if (!e->has_log_number)
@@ -843,10 +844,20 @@ int version_set_log_and_apply(struct version_set *vs, struct version_edit *e,
 		rc = version_edit_encode(e, &rec);
 	}
 	version_edit_release(&snap);
+	/* copies of the new compaction pointers, swapped in on success, so
+	 * that installing a durable edit cannot fail */
+	struct buf newcp[LSM_NUM_LEVELS];
+	bool setcp[LSM_NUM_LEVELS] = { false };
+	memset(newcp, 0, sizeof newcp);
+	for (size_t i = 0; i < e->ncptrs && !rc; i++) {
+		int level = e->cptrs[i].level;
+		setcp[level] = true;
+		rc = buf_set(&newcp[level], e->cptrs[i].ikey.data,
+			     e->cptrs[i].ikey.len);
+	}
 	if (rc) {
 		version_unref(v);
-		buf_release(&rec);
-		return rc;
+		goto out;
 	}
 
 	/* Only this thread touches the manifest until manifest_busy is
@@ -878,7 +889,6 @@ int version_set_log_and_apply(struct version_set *vs, struct version_edit *e,
 			lsm_log("cannot write manifest 'MANIFEST-%06" PRIu64
 				"': %s", vs->manifest_number, strerror(-rc));
 	}
-	buf_release(&rec);
 
 	struct wal_writer *oldw = NULL;
 	uint64_t old_number = 0;
@@ -893,13 +903,13 @@ int version_set_log_and_apply(struct version_set *vs, struct version_edit *e,
 		vs->current = v;
 		version_unref(old);
 		vs->log_number = e->log_number;
-		for (size_t i = 0; i < e->ncptrs && !rc; i++)
-			rc = buf_set(&vs->compact_pointer[e->cptrs[i].level],
-				     e->cptrs[i].ikey.data,
-				     e->cptrs[i].ikey.len);
-		if (rc) /* the edit is durable and installed anyway */
-			buf_clear(&vs->compact_pointer[e->cptrs[0].level]);
-		rc = 0;
+		for (int level = 0; level < LSM_NUM_LEVELS; level++) {
+			if (!setcp[level])
+				continue;
+			struct buf tmp = vs->compact_pointer[level];
+			vs->compact_pointer[level] = newcp[level];
+			newcp[level] = tmp;
+		}
 		if (roll) {
 			oldw = vs->manifest;
 			old_number = vs->manifest_number;
@@ -917,5 +927,9 @@ int version_set_log_and_apply(struct version_set *vs, struct version_edit *e,
 	}
 	vs->manifest_busy = false;
 	pthread_cond_broadcast(&vs->manifest_cv);
+out:
+	buf_release(&rec);
+	for (int level = 0; level < LSM_NUM_LEVELS; level++)
+		buf_release(&newcp[level]);
 	return rc;
 }

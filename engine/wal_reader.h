@@ -19,8 +19,8 @@
  * NAME is the file's base name. Because resynchronisation looks for any
  * offset where a complete record verifies, a payload that itself contains a
  * well-formed record (say, a WAL stored as a value) can in rare cases be
- * taken for one after damage; callers that can (the WAL replay checks that
- * batch sequence numbers increase) should check records for sanity.
+ * taken for one after damage; callers that can should check records for
+ * sanity (WAL replay: batch sequence numbers must increase).
  *
  * Not thread-safe: one thread at a time.
  */

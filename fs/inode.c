@@ -3,11 +3,13 @@
 #include "inode.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "coding.h"
 #include "keyspace.h"
+#include "log.h"
 
 static char *put32(char *p, uint32_t v)
 {
@@ -117,4 +119,53 @@ void inode_to_stat(const struct inode_attr *a, uint64_t ino, struct stat *st)
 	st->st_mtim.tv_nsec = a->mtime.nsec;
 	st->st_ctim.tv_sec = a->ctime.sec;
 	st->st_ctim.tv_nsec = a->ctime.nsec;
+}
+
+int inode_load(struct lsm_db *db, const struct lsm_snapshot *snap,
+	       uint64_t ino, struct inode_rec *r)
+{
+	char key[KS_INO_KEY_LEN];
+	char *v;
+	size_t vlen;
+	const char *t;
+	memset(r, 0, sizeof *r);
+	int rc = lsm_get(db, snap, key, ks_inode_key(key, ino), &v, &vlen);
+	if (rc)
+		return rc;
+	rc = inode_decode(v, vlen, &r->a, &t, &r->tlen);
+	if (rc) {
+		lsm_log("corrupt inode record %llu: %zu bytes",
+			(unsigned long long)ino, vlen);
+	} else if (r->tlen) {
+		r->target = malloc(r->tlen + 1);
+		if (!r->target) {
+			rc = -ENOMEM;
+		} else {
+			memcpy(r->target, t, r->tlen);
+			r->target[r->tlen] = '\0';
+		}
+	}
+	free(v);
+	if (rc)
+		memset(r, 0, sizeof *r);
+	return rc;
+}
+
+int inode_store(struct lsm_batch *b, uint64_t ino, const struct inode_rec *r)
+{
+	char key[KS_INO_KEY_LEN];
+	struct buf rec = BUF_INIT;
+	int rc = inode_encode(&r->a, r->target, r->tlen, &rec);
+	if (!rc)
+		rc = lsm_batch_put(b, key, ks_inode_key(key, ino), rec.data,
+				   rec.len);
+	buf_release(&rec);
+	return rc;
+}
+
+void inode_rec_release(struct inode_rec *r)
+{
+	free(r->target);
+	r->target = NULL;
+	r->tlen = 0;
 }

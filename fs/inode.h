@@ -14,7 +14,9 @@
  * A decoder accepts a longer header from a newer minor revision (fields it
  * does not know are skipped) but refuses a newer version.
  *
- * Pure functions, thread-safe.
+ * The codec functions are pure; inode_load/inode_store read and write the
+ * store and are thread-safe as lsm_db is (callers serialize read-modify-write
+ * of one inode, see itable.h).
  */
 #ifndef LSMFS_INODE_H
 #define LSMFS_INODE_H
@@ -24,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "lsm.h"
 
 #define INODE_VERSION 1
 #define INODE_HEADER_LEN 86
@@ -67,5 +70,25 @@ struct inode_time inode_now(void);
 /* Fills *st from a: st_ino = ino, st_blocks from stored bytes (512-byte
  * units, rounded up), st_blksize = the chunk size. */
 void inode_to_stat(const struct inode_attr *a, uint64_t ino, struct stat *st);
+
+/* An inode record as loaded from the store; target is malloc()ed or NULL. */
+struct inode_rec {
+	struct inode_attr a;
+	char *target;
+	size_t tlen;
+};
+
+/*
+ * Loads inode ino at snap (NULL: latest) into *r, which the caller releases
+ * with inode_rec_release(). Returns 0, -ENOENT (no such inode), -EIO
+ * (corrupt record, logged) or an engine error; on error *r is empty.
+ */
+int inode_load(struct lsm_db *db, const struct lsm_snapshot *snap,
+	       uint64_t ino, struct inode_rec *r);
+
+/* Adds the put of r as inode ino to b. Returns 0 or -ENOMEM. */
+int inode_store(struct lsm_batch *b, uint64_t ino, const struct inode_rec *r);
+
+void inode_rec_release(struct inode_rec *r);
 
 #endif /* LSMFS_INODE_H */

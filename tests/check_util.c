@@ -23,15 +23,23 @@
 /* Exported by engine/crc32c.c for this test: always the table walk. */
 uint32_t crc32c_extend_portable(uint32_t crc, const void *data, size_t n);
 
-#if defined(__SANITIZE_ADDRESS__)
-/* buf_reserve's -ENOMEM path asks malloc for SIZE_MAX bytes; ASan must
- * return NULL as libc does instead of aborting. */
+/*
+ * buf_reserve's -ENOMEM path asks malloc for ~2^63 bytes; under ASan or TSan
+ * (--enable-sanitizers, --enable-tsan) the allocator must return NULL as
+ * libc's does instead of aborting. The sanitizer runtimes call these hooks
+ * when present; without a sanitizer they are unused.
+ */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {
 	return "allocator_may_return_null=1";
 }
-#endif
+
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
 
 /* Deterministic pseudo-random bytes (xorshift64). */
 static void fill_random(unsigned char *p, size_t n, uint64_t seed)

@@ -15,7 +15,8 @@
 #include "../fs/keyspace.h"
 
 static const struct lsm_command *const commands[] = {
-	&cmd_put, &cmd_get, &cmd_del, &cmd_scan, &cmd_load,
+	&cmd_put, &cmd_get, &cmd_del, &cmd_scan, &cmd_load, &cmd_stats,
+	&cmd_compact,
 	&cmd_dump_wal, &cmd_dump_sst, &cmd_dump_manifest,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,79 @@
+/*
+ * itable.h - the daemon's in-memory inode table: one node per inode the
+ * kernel knows (lookup count > 0), has open, or an operation is using.
+ *
+ * A node carries the kernel's lookup count, the number of open file
+ * handles, and the inode's lock. The lock serializes every read-modify-write
+ * of the inode's records: writers of its chunks and attribute record (write,
+ * truncate, setattr, link count changes) hold it exclusively; readers of
+ * several records that must agree (read: size + chunks) hold it shared.
+ * Nothing in the store is cached here, so a node can be dropped at any time
+ * without losing state.
+ *
+ * Lock order: directory nodes before the nodes of entries in them; two
+ * directories (rename) in ascending inode order, then the entries in
+ * ascending inode order. The table mutex is a leaf lock held only inside
+ * itable_* calls, never across an engine call.
+ *
+ * Lifetime: itable_get() pins a node; itable_put() unpins. A node is freed
+ * when it is unpinned with no lookups and no opens left. Thread-safe.
+ */
+#ifndef LSMFS_ITABLE_H
+#define LSMFS_ITABLE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+struct inode_node {
+	uint64_t ino;
+	pthread_rwlock_t lock;
+	/* the fields below are protected by the table mutex */
+	uint64_t nlookup;  /* the kernel's reference count (FUSE lookup) */
+	uint32_t nopen;    /* open file handles */
+	uint32_t pins;     /* itable_get() references not yet put */
+	int unlinked;      /* the last name is gone: purge when unused */
+	struct inode_node *next; /* hash chain */
+};
+
+struct itable {
+	pthread_mutex_t mu;
+	struct inode_node **buckets; /* protected by mu */
+	size_t nbuckets;             /* protected by mu */
+	size_t count;                /* protected by mu */
+};
+
+/* Returns 0 or -ENOMEM. */
+int itable_init(struct itable *t);
+/* Frees every node; no node may be in use. */
+void itable_release(struct itable *t);
+
+/* Finds or creates the node of ino, pinned. Returns NULL when out of memory. */
+struct inode_node *itable_get(struct itable *t, uint64_t ino);
+
+/*
+ * Unpins n. Returns 1 when n was marked unlinked and is now unused (no
+ * lookups, opens or pins): the caller must then purge the inode's records;
+ * the node is gone either way once it is unused.
+ */
+int itable_put(struct itable *t, struct inode_node *n);
+
+/* The kernel now holds one more reference (a successful lookup/create). */
+void itable_ref(struct itable *t, struct inode_node *n);
+
+/*
+ * The kernel dropped nlookup references to ino (FUSE forget). Returns 1 when
+ * the inode is unlinked and now unused, so its records must be purged.
+ */
+int itable_forget(struct itable *t, uint64_t ino, uint64_t nlookup);
+
+/* Open handle accounting on a pinned node. */
+void itable_open(struct itable *t, struct inode_node *n);
+void itable_close(struct itable *t, struct inode_node *n);
+
+/* Marks a pinned node as having lost its last name. */
+void itable_set_unlinked(struct itable *t, struct inode_node *n);
+
+/* Number of nodes (for tests and statistics). */
+size_t itable_count(struct itable *t);
+
+#endif /* LSMFS_ITABLE_H */

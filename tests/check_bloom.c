@@ -1,0 +1,167 @@
+/* check_bloom.c - tests for engine/bloom.c. */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bloom.h"
+
+/* Key i as 12 bytes: "k" + 11 decimal digits (or "x" for probe keys). */
+static struct slice make_key(char *tmp, char prefix, uint64_t i)
+{
+	snprintf(tmp, 16, "%c%011llu", prefix, (unsigned long long)i);
+	return slice_make(tmp, 12);
+}
+
+static struct buf build_n(size_t n, int bits)
+{
+	struct buf f = BUF_INIT;
+	uint64_t *h = malloc((n ? n : 1) * sizeof *h);
+	ck_assert_ptr_nonnull(h);
+	char tmp[16];
+	for (size_t i = 0; i < n; i++)
+		h[i] = bloom_hash(make_key(tmp, 'k', i));
+	ck_assert_int_eq(bloom_build_hashes(h, n, bits, &f), 0);
+	free(h);
+	return f;
+}
+
+static double theory(int bits)
+{
+	int k = bloom_probes(bits);
+	return pow(1.0 - exp(-(double)k / bits), k);
+}
+
+static double measure_fp(struct slice filter, size_t probes)
+{
+	char tmp[16];
+	size_t fp = 0;
+	for (size_t i = 0; i < probes; i++)
+		fp += bloom_may_contain(filter, make_key(tmp, 'x', i));
+	return (double)fp / (double)probes;
+}
+
+START_TEST(test_probes)
+{
+	ck_assert_int_eq(bloom_probes(0), 1);
+	ck_assert_int_eq(bloom_probes(1), 1);
+	ck_assert_int_eq(bloom_probes(10), 7);
+	ck_assert_int_eq(bloom_probes(20), 14);
+	ck_assert_int_eq(bloom_probes(100), BLOOM_MAX_PROBES);
+}
+END_TEST
+
+START_TEST(test_no_false_negatives)
+{
+	static const size_t sizes[] = { 0, 1, 2, 7, 100, 1000, 20000 };
+	char tmp[16];
+	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+		for (int bits = 1; bits <= 20; bits += 3) {
+			struct buf f = build_n(sizes[s], bits);
+			ck_assert_uint_ge(f.len, 9); /* 64-bit floor + k */
+			for (size_t i = 0; i < sizes[s]; i++)
+				ck_assert(bloom_may_contain(buf_slice(&f),
+							    make_key(tmp, 'k', i)));
+			buf_release(&f);
+		}
+	}
+}
+END_TEST
+
+/* The headline number: 10 bits/key over 100k keys. */
+START_TEST(test_fp_rate_10_bits)
+{
+	const size_t n = 100000;
+	struct buf f = build_n(n, 10);
+	ck_assert_uint_eq(f.len, n * 10 / 8 + 1);
+	ck_assert_int_eq((unsigned char)f.data[f.len - 1], 7);
+	char tmp[16];
+	for (size_t i = 0; i < n; i++)
+		ck_assert(bloom_may_contain(buf_slice(&f), make_key(tmp, 'k', i)));
+	double rate = measure_fp(buf_slice(&f), n);
+	double want = theory(10);
+	fprintf(stderr, "bloom fp rate at 10 bits/key: %.4f%% (theory %.4f%%)\n",
+		rate * 100, want * 100);
+	ck_assert(want > 0.0075 && want < 0.0090);
+	ck_assert(rate <= 2 * want);
+	ck_assert(rate >= want / 2);
+	buf_release(&f);
+}
+END_TEST
+
+START_TEST(test_fp_rate_other_bits)
+{
+	static const int bits[] = { 4, 6, 16 };
+	for (size_t b = 0; b < 3; b++) {
+		struct buf f = build_n(20000, bits[b]);
+		double rate = measure_fp(buf_slice(&f), 50000);
+		double want = theory(bits[b]);
+		ck_assert_msg(rate <= 2 * want + 0.0005,
+			      "bits %d: rate %f theory %f", bits[b], rate, want);
+		buf_release(&f);
+	}
+}
+END_TEST
+
+START_TEST(test_build_from_keys_appends)
+{
+	struct buf f = BUF_INIT;
+	ck_assert_int_eq(buf_append(&f, "prefix", 6), 0);
+	struct slice keys[3] = { slice_make("apple", 5), slice_make("", 0),
+				 slice_make("cherry", 6) };
+	ck_assert_int_eq(bloom_build(keys, 3, 10, &f), 0);
+	ck_assert_int_eq(memcmp(f.data, "prefix", 6), 0);
+	struct slice filter = slice_make(f.data + 6, f.len - 6);
+	for (int i = 0; i < 3; i++)
+		ck_assert(bloom_may_contain(filter, keys[i]));
+	/* the same hashes through the hash entry point */
+	ck_assert(bloom_may_contain_hash(filter, bloom_hash(keys[2])));
+	buf_release(&f);
+}
+END_TEST
+
+START_TEST(test_invalid_and_malformed)
+{
+	struct buf f = BUF_INIT;
+	uint64_t h = 1;
+	ck_assert_int_eq(bloom_build_hashes(&h, 1, 0, &f), -EINVAL);
+	ck_assert_int_eq(bloom_build_hashes(&h, 1, -3, &f), -EINVAL);
+	ck_assert_uint_eq(f.len, 0);
+	struct slice key = slice_make("k", 1);
+	/* too short to be a filter: everything may be there */
+	ck_assert(bloom_may_contain(slice_make("", 0), key));
+	ck_assert(bloom_may_contain(slice_make("\x05", 1), key));
+	/* an all-zero filter says no, unless its k is not one we know */
+	char zero[9] = { 0 };
+	zero[8] = 7;
+	ck_assert(!bloom_may_contain(slice_make(zero, 9), key));
+	zero[8] = 0;
+	ck_assert(bloom_may_contain(slice_make(zero, 9), key));
+	zero[8] = BLOOM_MAX_PROBES + 1;
+	ck_assert(bloom_may_contain(slice_make(zero, 9), key));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("bloom");
+	TCase *tc = tcase_create("bloom");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_probes);
+	tcase_add_test(tc, test_no_false_negatives);
+	tcase_add_test(tc, test_fp_rate_10_bits);
+	tcase_add_test(tc, test_fp_rate_other_bits);
+	tcase_add_test(tc, test_build_from_keys_appends);
+	tcase_add_test(tc, test_invalid_and_malformed);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
