@@ -27,8 +27,10 @@ int block_builder_add(struct block_builder *b, struct slice key,
 		return -EINVAL;
 	size_t shared = 0;
 	if (b->counter < b->restart_interval && b->nentries > 0) {
-		size_t n = b->last_key.len < key.len ? b->last_key.len : key.len;
-		while (shared < n && b->last_key.data[shared] == key.data[shared])
+		size_t n =
+			b->last_key.len < key.len ? b->last_key.len : key.len;
+		while (shared < n &&
+		       b->last_key.data[shared] == key.data[shared])
 			shared++;
 	}
 	size_t non_shared = key.len - shared;

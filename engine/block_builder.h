@@ -18,11 +18,11 @@
 #include "slice.h"
 
 struct block_builder {
-	struct buf data;     /* entries so far (then the trailer once finished) */
+	struct buf data; /* entries so far (then the trailer once finished) */
 	struct buf last_key; /* the previous key, for prefix compression */
 	struct buf restarts; /* u32 offsets of restart points, host order */
 	int restart_interval;
-	int counter;   /* entries since the last restart point */
+	int counter; /* entries since the last restart point */
 	uint32_t nentries;
 	bool finished;
 };

@@ -29,15 +29,15 @@
 struct block_iter {
 	struct iter base;
 	const char *data;
-	uint32_t restarts;  /* offset of the restart array: end of entries */
+	uint32_t restarts; /* offset of the restart array: end of entries */
 	uint32_t nrestarts;
-	uint32_t current;   /* offset of the current entry; restarts = invalid */
-	uint32_t next_off;  /* offset just past the current entry */
+	uint32_t current;  /* offset of the current entry; restarts = invalid */
+	uint32_t next_off; /* offset just past the current entry */
 	uint32_t restart_index; /* restart block holding current */
 	struct buf key;
 	struct slice value;
 	int status;
-	bool owned; /* iter_free() frees the struct too */
+	bool owned;         /* iter_free() frees the struct too */
 	const char *file;   /* label for log lines; borrowed */
 	uint64_t block_off; /* offset of the block in its file, for log lines */
 };

@@ -90,7 +90,8 @@ static void put_edit(FILE *out, const struct version_edit *e)
 		put_ikey(out, buf_slice(&f->smallest));
 		fputs("\n    largest ", out);
 		put_ikey(out, buf_slice(&f->largest));
-		fprintf(out, "\n    entries %" PRIu64 " tombstones %" PRIu64
+		fprintf(out,
+			"\n    entries %" PRIu64 " tombstones %" PRIu64
 			" seq %" PRIu64 "..%" PRIu64 " created %" PRIu64
 			" (%s) reason %s\n",
 			f->entries, f->tombstones, f->min_seq, f->max_seq,
@@ -117,8 +118,10 @@ int manifest_dump(struct lsm_env *env, const char *path, FILE *out)
 			break;
 		uint64_t off = wal_reader_offset(r);
 		records++;
-		fprintf(out, "record %" PRIu64 " at offset %" PRIu64
-			" (%zu bytes)%s\n", records, off, payload.len,
+		fprintf(out,
+			"record %" PRIu64 " at offset %" PRIu64
+			" (%zu bytes)%s\n",
+			records, off, payload.len,
 			records == 1 ? " snapshot" : "");
 		if (type != MANIFEST_RECORD_EDIT) {
 			fprintf(out, "  error: unknown record type %u\n", type);
@@ -136,9 +139,8 @@ int manifest_dump(struct lsm_env *env, const char *path, FILE *out)
 		fprintf(out, "error after %" PRIu64 " records: %s\n", records,
 			strerror(-rc));
 	else
-		fprintf(out, "%" PRIu64 " records, %" PRIu64
-			" bytes dropped\n", records,
-			wal_reader_dropped_bytes(r));
+		fprintf(out, "%" PRIu64 " records, %" PRIu64 " bytes dropped\n",
+			records, wal_reader_dropped_bytes(r));
 	version_edit_release(&e);
 	wal_reader_free(r);
 	return rc < 0 ? rc : 0;

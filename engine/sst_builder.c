@@ -376,6 +376,8 @@ static int write_tail(struct sst_builder *b)
 	    (rc = write_block(b, index, false, &f.index)))
 		goto out;
 	b->props.created_unix = (uint64_t)time(NULL);
+	if ((rc = buf_set(&b->props.largest, b->last_key.data, b->last_key.len)))
+		goto out;
 	buf_clear(&tmp);
 	if ((rc = encode_props(&b->props, &tmp)) ||
 	    (rc = write_block(b, buf_slice(&tmp), false, &f.props)))

@@ -27,7 +27,7 @@ struct sst_builder;
 /* What a table holds; stored in its properties block. */
 struct sst_props {
 	uint64_t entries, tombstones;
-	uint64_t raw_key_bytes;     /* internal keys, before prefix compression */
+	uint64_t raw_key_bytes; /* internal keys, before prefix compression */
 	uint64_t raw_value_bytes;
 	uint64_t data_blocks;
 	uint64_t raw_data_bytes;    /* data blocks before compression */
@@ -35,9 +35,9 @@ struct sst_props {
 	uint64_t file_size;         /* the whole file (not stored: measured) */
 	uint64_t min_seq, max_seq;  /* 0, 0 for an empty table */
 	uint64_t created_unix;
-	uint32_t bloom_bits_per_key; /* 0: the table has no filter */
-	uint32_t compression;        /* enum lsm_compression of the writer */
-	uint32_t reason;             /* enum sst_reason */
+	uint32_t bloom_bits_per_key;  /* 0: the table has no filter */
+	uint32_t compression;         /* enum lsm_compression of the writer */
+	uint32_t reason;              /* enum sst_reason */
 	struct buf smallest, largest; /* internal keys; empty when no entries */
 };
 
@@ -56,7 +56,8 @@ int sst_props_copy(struct sst_props *dst, const struct sst_props *src);
  * path.tmp, -ENOMEM, -EINVAL.
  */
 int sst_builder_new(struct lsm_env *env, const struct lsm_options *opt,
-		    const char *path, uint32_t reason, struct sst_builder **out);
+		    const char *path, uint32_t reason,
+		    struct sst_builder **out);
 
 /* Adds an entry: ikey (a well-formed internal key) must sort strictly after
  * the previous one (ikey_cmp); value is empty for tombstones. Returns 0,

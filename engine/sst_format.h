@@ -78,10 +78,11 @@ enum sst_prop_tag {
 	SST_PROP_RAW_KEY_BYTES = 3,
 	SST_PROP_RAW_VALUE_BYTES = 4,
 	SST_PROP_DATA_BLOCKS = 5,
-	SST_PROP_RAW_DATA_BYTES = 6,    /* data blocks before compression */
-	SST_PROP_STORED_DATA_BYTES = 7, /* data blocks on disk, trailers included */
-	SST_PROP_SMALLEST = 8,          /* internal key; empty when entries == 0 */
-	SST_PROP_LARGEST = 9,           /* internal key; empty when entries == 0 */
+	SST_PROP_RAW_DATA_BYTES = 6, /* data blocks before compression */
+	SST_PROP_STORED_DATA_BYTES =
+		7,             /* data blocks on disk, trailers included */
+	SST_PROP_SMALLEST = 8, /* internal key; empty when entries == 0 */
+	SST_PROP_LARGEST = 9,  /* internal key; empty when entries == 0 */
 	SST_PROP_MIN_SEQ = 10,
 	SST_PROP_MAX_SEQ = 11,
 	SST_PROP_BLOOM_BITS = 12,

@@ -45,7 +45,8 @@ int file_list_push(struct file_list *l, struct file_meta *f)
 {
 	if (l->n == l->cap) {
 		int cap = l->cap ? l->cap * 2 : 8;
-		struct file_meta **p = realloc(l->files, (size_t)cap * sizeof *p);
+		struct file_meta **p =
+			realloc(l->files, (size_t)cap * sizeof *p);
 		if (!p)
 			return -ENOMEM;
 		l->files = p;
@@ -104,10 +105,11 @@ uint64_t version_level_target(const struct lsm_options *opt, int level)
 	if (level <= 0)
 		return 0;
 	uint64_t target = opt->l1_target_size;
-	uint64_t ratio = opt->level_size_ratio > 1 ? (uint64_t)opt->level_size_ratio
-						   : 2;
+	uint64_t ratio =
+		opt->level_size_ratio > 1 ? (uint64_t)opt->level_size_ratio : 2;
 	for (int l = 1; l < level; l++)
-		target = target > UINT64_MAX / ratio ? UINT64_MAX : target * ratio;
+		target = target > UINT64_MAX / ratio ? UINT64_MAX
+						     : target * ratio;
 	return target;
 }
 
@@ -283,7 +285,8 @@ bool version_overlap_in_level(const struct version *v, int level,
 	struct file_meta *const *files = v->files[level];
 	if (level == 0) {
 		for (int i = 0; i < n; i++)
-			if (!file_outside(files[i], smallest_ukey, largest_ukey))
+			if (!file_outside(files[i], smallest_ukey,
+					  largest_ukey))
 				return true;
 		return false;
 	}
@@ -334,7 +337,7 @@ struct level_iter {
 	struct table_cache *tc;
 	struct file_meta **files; /* each holding a reference */
 	int n;
-	int idx;          /* the table cur reads; -1 when cur is NULL */
+	int idx; /* the table cur reads; -1 when cur is NULL */
 	struct iter *cur;
 	int status;
 };

@@ -27,6 +27,11 @@
  * per-level compaction pointers. Unless a function says otherwise the caller
  * holds the store's mutex (db->mu), the same one for every call.
  * version_set_log_and_apply releases it during the MANIFEST write.
+ *
+ * Implemented in version.c (file metadata, versions, lookups, iterators,
+ * overlap queries, scores), version_builder.c (making a version from a
+ * base and edits), version_set.c (the set, the MANIFEST, recovery) and
+ * manifest_dump.c.
  */
 #ifndef LSM_VERSION_H
 #define LSM_VERSION_H
@@ -59,9 +64,9 @@ struct file_meta {
 	uint64_t min_seq;
 	uint64_t max_seq;
 	uint64_t created_unix;
-	uint32_t reason;       /* SST_REASON_* (sst_format.h) */
-	int refs;              /* atomic */
-	bool being_compacted;  /* db->mu; never written to disk */
+	uint32_t reason;      /* SST_REASON_* (sst_format.h) */
+	int refs;             /* atomic */
+	bool being_compacted; /* db->mu; never written to disk */
 };
 
 /* A zeroed file_meta with one reference. Returns 0 or -ENOMEM. */
@@ -198,7 +203,7 @@ int version_find_file(const struct version *v, int level, struct slice ikey);
 struct version_set {
 	struct lsm_env *env;
 	char *dbdir;
-	struct lsm_options opt;  /* a copy */
+	struct lsm_options opt; /* a copy */
 	struct table_cache *tc;
 
 	uint64_t next_file_number; /* mu */
@@ -213,15 +218,15 @@ struct version_set {
 	/* The open MANIFEST. Written only by the thread that set
 	 * manifest_busy, without mu. */
 	struct wal_writer *manifest;
-	bool manifest_busy;            /* mu: a log_and_apply is writing */
-	pthread_cond_t manifest_cv;    /* with mu: manifest_busy cleared */
-	int error;                     /* mu; sticky MANIFEST write error */
+	bool manifest_busy;         /* mu: a log_and_apply is writing */
+	pthread_cond_t manifest_cv; /* with mu: manifest_busy cleared */
+	int error;                  /* mu; sticky MANIFEST write error */
 	/* a MANIFEST this big is replaced by a snapshot at the next edit;
 	 * MANIFEST_ROLL_SIZE (tests lower it) (mu) */
 	uint64_t manifest_roll_size;
 
-	pthread_mutex_t list_mu;       /* guards the list of live versions */
-	struct version live;           /* list head (not a real version) */
+	pthread_mutex_t list_mu; /* guards the list of live versions */
+	struct version live;     /* list head (not a real version) */
 };
 
 /*

@@ -77,8 +77,7 @@ int version_edit_add_file(struct version_edit *e, int level,
 	return 0;
 }
 
-int version_edit_delete_file(struct version_edit *e, int level,
-			     uint64_t number)
+int version_edit_delete_file(struct version_edit *e, int level, uint64_t number)
 {
 	if (level < 0 || level >= LSM_NUM_LEVELS)
 		return -EINVAL;
@@ -122,8 +121,10 @@ static int put_file(struct buf *out, int level, const struct file_meta *f)
 	rc = rc ? rc : buf_put_varint32(out, (uint32_t)level);
 	rc = rc ? rc : buf_put_varint64(out, f->number);
 	rc = rc ? rc : buf_put_varint64(out, f->file_size);
-	rc = rc ? rc : buf_put_lenprefixed(out, f->smallest.data, f->smallest.len);
-	rc = rc ? rc : buf_put_lenprefixed(out, f->largest.data, f->largest.len);
+	rc = rc ? rc
+		: buf_put_lenprefixed(out, f->smallest.data, f->smallest.len);
+	rc = rc ? rc
+		: buf_put_lenprefixed(out, f->largest.data, f->largest.len);
 	rc = rc ? rc : buf_put_varint64(out, f->entries);
 	rc = rc ? rc : buf_put_varint64(out, f->tombstones);
 	rc = rc ? rc : buf_put_varint64(out, f->min_seq);
@@ -152,11 +153,13 @@ int version_edit_encode(const struct version_edit *e, struct buf *out)
 		const struct edit_compact_ptr *c = &e->cptrs[i];
 		rc = rc ? rc : buf_put_varint32(out, EDIT_TAG_COMPACT_PTR);
 		rc = rc ? rc : buf_put_varint32(out, (uint32_t)c->level);
-		rc = rc ? rc : buf_put_lenprefixed(out, c->ikey.data, c->ikey.len);
+		rc = rc ? rc
+			: buf_put_lenprefixed(out, c->ikey.data, c->ikey.len);
 	}
 	for (size_t i = 0; i < e->ndeleted && !rc; i++) {
 		rc = rc ? rc : buf_put_varint32(out, EDIT_TAG_DELETE_FILE);
-		rc = rc ? rc : buf_put_varint32(out, (uint32_t)e->deleted[i].level);
+		rc = rc ? rc
+			: buf_put_varint32(out, (uint32_t)e->deleted[i].level);
 		rc = rc ? rc : buf_put_varint64(out, e->deleted[i].number);
 	}
 	for (size_t i = 0; i < e->nadded && !rc; i++)
@@ -271,7 +274,8 @@ int version_edit_decode(struct version_edit *e, struct slice in)
 			int level = get_level(&c);
 			struct slice k = get_ikey(&c);
 			if (c.p)
-				rc = version_edit_set_compact_pointer(e, level, k);
+				rc = version_edit_set_compact_pointer(e, level,
+								      k);
 			break;
 		}
 		case EDIT_TAG_DELETE_FILE: {

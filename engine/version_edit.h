@@ -43,7 +43,7 @@ struct version_edit {
 	bool has_log_number;
 	bool has_next_file_number;
 	bool has_last_sequence;
-	uint64_t log_number;       /* WAL segments below this are obsolete */
+	uint64_t log_number; /* WAL segments below this are obsolete */
 	uint64_t next_file_number;
 	uint64_t last_sequence;
 

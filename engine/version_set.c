@@ -1,14 +1,11 @@
 /*
- * version_set.c - the version set: building versions from edits, the
- * MANIFEST and CURRENT, recovery and log_and_apply; see version.h and
+ * version_set.c - the version set: the MANIFEST and CURRENT, recovery,
+ * log_and_apply, file numbers and live files; see version.h and
  * manifest_format.h.
  *
- * Every new version is built by a builder: a hash map from file number to
- * (level, file) that starts from a version (or from nothing, in recovery),
- * takes edits (deletions first, then additions, so an edit may move a file
- * between levels), and finally lays the files out per level, sorted, and
- * checks that levels >= 1 do not overlap. Recovery feeds every edit of the
- * MANIFEST into one builder, so replay costs O(edits + files).
+ * Every new version is made by a version_builder (version_builder.h) from
+ * the current version and an edit, or, in recovery, from every edit of the
+ * MANIFEST.
  */
 #include "config.h"
 #include "version.h"
@@ -24,263 +21,9 @@
 #include "filename.h"
 #include "log.h"
 #include "manifest_format.h"
+#include "version_builder.h"
 #include "wal_reader.h"
 #include "wal_writer.h"
-
-/* ---- the builder ---- */
-
-struct builder_slot {
-	uint64_t number; /* 0: empty (file numbers start at 1) */
-	int level;
-	struct file_meta *f; /* one reference */
-};
-
-struct builder {
-	struct builder_slot *slots;
-	size_t cap; /* a power of two, or 0 */
-	size_t n;
-};
-
-static size_t slot_hash(uint64_t number, size_t cap)
-{
-	return (size_t)((number * UINT64_C(0x9e3779b97f4a7c15)) >> 17) &
-	       (cap - 1);
-}
-
-/* The slot holding number, or the empty slot where it would go. */
-static size_t builder_find(const struct builder *b, uint64_t number)
-{
-	size_t i = slot_hash(number, b->cap);
-	while (b->slots[i].number && b->slots[i].number != number)
-		i = (i + 1) & (b->cap - 1);
-	return i;
-}
-
-static int builder_grow(struct builder *b)
-{
-	size_t cap = b->cap ? b->cap * 2 : 64;
-	struct builder_slot *slots = calloc(cap, sizeof *slots);
-	if (!slots)
-		return -ENOMEM;
-	struct builder old = *b;
-	b->slots = slots;
-	b->cap = cap;
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.slots[i].number)
-			b->slots[builder_find(b, old.slots[i].number)] =
-				old.slots[i];
-	free(old.slots);
-	return 0;
-}
-
-static void builder_release(struct builder *b)
-{
-	for (size_t i = 0; i < b->cap; i++)
-		if (b->slots[i].number)
-			file_meta_unref(b->slots[i].f);
-	free(b->slots);
-	memset(b, 0, sizeof *b);
-}
-
-/* Adds f at level (taking a reference). -EINVAL (why filled) when its
- * number is 0 or already present. */
-static int builder_add(struct builder *b, int level, struct file_meta *f,
-		       char *why, size_t whylen)
-{
-	if (f->number == 0) {
-		snprintf(why, whylen, "file number 0 added to level %d", level);
-		return -EINVAL;
-	}
-	if ((b->n + 1) * 2 > b->cap) {
-		int rc = builder_grow(b);
-		if (rc)
-			return rc;
-	}
-	size_t i = builder_find(b, f->number);
-	if (b->slots[i].number) {
-		snprintf(why, whylen, "file %06" PRIu64 " added to level %d "
-			 "is already in level %d", f->number, level,
-			 b->slots[i].level);
-		return -EINVAL;
-	}
-	b->slots[i].number = f->number;
-	b->slots[i].level = level;
-	b->slots[i].f = file_meta_ref(f);
-	b->n++;
-	return 0;
-}
-
-/* Removes number from level. -EINVAL (why filled) when it is not there. */
-static int builder_delete(struct builder *b, int level, uint64_t number,
-			  char *why, size_t whylen)
-{
-	size_t i = b->cap ? builder_find(b, number) : 0;
-	if (!b->cap || !b->slots[i].number || b->slots[i].level != level) {
-		snprintf(why, whylen, "deleted file %06" PRIu64
-			 " is not in level %d", number, level);
-		return -EINVAL;
-	}
-	file_meta_unref(b->slots[i].f);
-	b->slots[i].number = 0;
-	b->n--;
-	/* linear probing: pull later members of the cluster back over the
-	 * hole so that every lookup still finds them */
-	size_t mask = b->cap - 1;
-	for (size_t j = (i + 1) & mask; b->slots[j].number; j = (j + 1) & mask) {
-		size_t home = slot_hash(b->slots[j].number, b->cap);
-		/* slot j may move to the hole i when i lies cyclically in
-		 * [home, j) */
-		bool movable = i <= j ? (home <= i || home > j)
-				      : (home <= i && home > j);
-		if (movable) {
-			b->slots[i] = b->slots[j];
-			b->slots[j].number = 0;
-			i = j;
-		}
-	}
-	return 0;
-}
-
-static int builder_add_version(struct builder *b, const struct version *v)
-{
-	char why[160];
-	for (int level = 0; level < LSM_NUM_LEVELS; level++)
-		for (int i = 0; i < v->nfiles[level]; i++) {
-			int rc = builder_add(b, level, v->files[level][i], why,
-					     sizeof why);
-			if (rc)
-				return rc;
-		}
-	return 0;
-}
-
-static int builder_apply(struct builder *b, const struct version_edit *e,
-			 char *why, size_t whylen)
-{
-	for (size_t i = 0; i < e->ndeleted; i++) {
-		int rc = builder_delete(b, e->deleted[i].level,
-					e->deleted[i].number, why, whylen);
-		if (rc)
-			return rc;
-	}
-	for (size_t i = 0; i < e->nadded; i++) {
-		int rc = builder_add(b, e->added[i].level, e->added[i].f, why,
-				     whylen);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* L0: newest first (highest max_seq, then highest number). */
-static int cmp_l0(const void *pa, const void *pb)
-{
-	const struct file_meta *a = *(struct file_meta *const *)pa;
-	const struct file_meta *b = *(struct file_meta *const *)pb;
-	if (a->max_seq != b->max_seq)
-		return a->max_seq > b->max_seq ? -1 : 1;
-	return (a->number < b->number) - (a->number > b->number);
-}
-
-/* Levels >= 1: by smallest key. */
-static int cmp_level(const void *pa, const void *pb)
-{
-	const struct file_meta *a = *(struct file_meta *const *)pa;
-	const struct file_meta *b = *(struct file_meta *const *)pb;
-	int c = ikey_cmp(buf_slice(&a->smallest), buf_slice(&b->smallest));
-	if (c)
-		return c;
-	return (a->number > b->number) - (a->number < b->number);
-}
-
-static struct version *version_alloc(struct version_set *vs)
-{
-	struct version *v = calloc(1, sizeof *v);
-	if (!v)
-		return NULL;
-	v->vs = vs;
-	v->refs = 1;
-	return v;
-}
-
-/* Links v into vs's list of live versions, after which
- * version_set_live_files sees it and version_unref unlinks it. */
-static void version_register(struct version_set *vs, struct version *v)
-{
-	pthread_mutex_lock(&vs->list_mu);
-	v->next = &vs->live;
-	v->prev = vs->live.prev;
-	v->prev->next = v;
-	vs->live.prev = v;
-	pthread_mutex_unlock(&vs->list_mu);
-}
-
-/* Frees a version that was never registered. */
-static void version_discard(struct version *v)
-{
-	v->vs = NULL;
-	version_unref(v);
-}
-
-/* Lays the builder's files out as a new version with one reference.
- * -EINVAL (why filled) when a level >= 1 would overlap. */
-static int builder_save(struct builder *b, struct version_set *vs,
-			struct version **out, char *why, size_t whylen)
-{
-	struct version *v = version_alloc(vs);
-	int counts[LSM_NUM_LEVELS] = { 0 };
-	int rc = 0;
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < b->cap; i++)
-		if (b->slots[i].number)
-			counts[b->slots[i].level]++;
-	for (int level = 0; level < LSM_NUM_LEVELS; level++) {
-		if (!counts[level])
-			continue;
-		v->files[level] = malloc((size_t)counts[level] *
-					 sizeof *v->files[level]);
-		if (!v->files[level]) {
-			rc = -ENOMEM;
-			goto fail;
-		}
-	}
-	/* each file placed takes its reference right away, so a failure
-	 * below frees the version cleanly */
-	for (size_t i = 0; i < b->cap; i++) {
-		struct builder_slot *s = &b->slots[i];
-		if (s->number)
-			v->files[s->level][v->nfiles[s->level]++] =
-				file_meta_ref(s->f);
-	}
-	for (int level = 0; level < LSM_NUM_LEVELS; level++) {
-		int n = v->nfiles[level];
-		struct file_meta **files = v->files[level];
-		if (n < 2)
-			continue;
-		qsort(files, (size_t)n, sizeof *files,
-		      level == 0 ? cmp_l0 : cmp_level);
-		for (int i = 1; i < n && level > 0; i++) {
-			if (ikey_cmp(buf_slice(&files[i - 1]->largest),
-				     buf_slice(&files[i]->smallest)) >= 0) {
-				snprintf(why, whylen, "files %06" PRIu64
-					 " and %06" PRIu64
-					 " overlap in level %d",
-					 files[i - 1]->number, files[i]->number,
-					 level);
-				rc = -EINVAL;
-				goto fail;
-			}
-		}
-	}
-	version_finalize(v, &vs->opt);
-	version_register(vs, v);
-	*out = v;
-	return 0;
-fail:
-	version_discard(v);
-	return rc;
-}
 
 /* ---- the version set ---- */
 
@@ -289,7 +32,7 @@ int version_set_new(struct lsm_env *env, const char *dbdir,
 		    struct version_set **out)
 {
 	struct version_set *vs = calloc(1, sizeof *vs);
-	struct builder empty = { NULL, 0, 0 };
+	struct version_builder empty = VERSION_BUILDER_INIT;
 	char why[160];
 	int rc = -ENOMEM;
 	if (!vs)
@@ -305,7 +48,7 @@ int version_set_new(struct lsm_env *env, const char *dbdir,
 	vs->live.prev = vs->live.next = &vs->live;
 	pthread_mutex_init(&vs->list_mu, NULL);
 	pthread_cond_init(&vs->manifest_cv, NULL);
-	rc = builder_save(&empty, vs, &vs->current, why, sizeof why);
+	rc = version_builder_save(&empty, vs, &vs->current, why, sizeof why);
 	if (rc)
 		goto fail_current;
 	*out = vs;
@@ -336,7 +79,8 @@ void version_set_free(struct version_set *vs)
 	pthread_mutex_unlock(&vs->list_mu);
 	if (leaked)
 		lsm_log("version set of '%s' freed with %d versions still "
-			"referenced", vs->dbdir, leaked);
+			"referenced",
+			vs->dbdir, leaked);
 	for (int level = 0; level < LSM_NUM_LEVELS; level++)
 		buf_release(&vs->compact_pointer[level]);
 	pthread_cond_destroy(&vs->manifest_cv);
@@ -423,7 +167,8 @@ int version_set_live_files(struct version_set *vs, uint64_t **numbers,
 	if (rc)
 		return rc;
 
-	qsort(out, n, sizeof *out, cmp_u64);
+	if (n)
+		qsort(out, n, sizeof *out, cmp_u64);
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (m == 0 || out[m - 1] != out[i])
@@ -529,9 +274,9 @@ static int manifest_install_snapshot(struct version_set *vs, uint64_t number)
 	char path[FILENAME_MAX_LEN];
 
 	version_edit_init(&snap);
-	int rc = snapshot_edit(vs->current, vs->log_number, vs->next_file_number,
-			       version_set_last_sequence(vs), vs->compact_pointer,
-			       &snap);
+	int rc = snapshot_edit(
+		vs->current, vs->log_number, vs->next_file_number,
+		version_set_last_sequence(vs), vs->compact_pointer, &snap);
 	if (!rc)
 		rc = version_edit_encode(&snap, &rec);
 	if (!rc)
@@ -542,8 +287,9 @@ static int manifest_install_snapshot(struct version_set *vs, uint64_t number)
 			wal_writer_close(w);
 			if (!renamed)
 				vs->env->unlink(vs->env,
-					filename_manifest(path, vs->dbdir,
-							  number));
+						filename_manifest(path,
+								  vs->dbdir,
+								  number));
 		}
 	}
 	version_edit_release(&snap);
@@ -620,7 +366,7 @@ static int mark_dir_numbers_used(struct version_set *vs)
 
 /* The state replay accumulates. */
 struct replay {
-	struct builder b;
+	struct version_builder b;
 	bool has_log, has_next, has_seq;
 	uint64_t log_number, next_file, last_seq;
 	struct buf cptrs[LSM_NUM_LEVELS];
@@ -629,7 +375,7 @@ struct replay {
 static int replay_edit(struct replay *rp, const struct version_edit *e,
 		       char *why, size_t whylen)
 {
-	int rc = builder_apply(&rp->b, e, why, whylen);
+	int rc = version_builder_apply(&rp->b, e, why, whylen);
 	if (rc)
 		return rc;
 	if (e->has_log_number) {
@@ -676,7 +422,8 @@ static int replay_manifest(struct version_set *vs, struct replay *rp,
 		return -EIO;
 	}
 	snprintf(name, sizeof name, "MANIFEST-%06" PRIu64, *number);
-	rc = wal_reader_new(vs->env, filename_manifest(path, vs->dbdir, *number),
+	rc = wal_reader_new(vs->env,
+			    filename_manifest(path, vs->dbdir, *number),
 			    MANIFEST_MAGIC, LSM_WAL_RECOVERY_STRICT, &r);
 	if (rc == -ENOENT) {
 		lsm_log("'CURRENT' in '%s' names '%s', which does not exist",
@@ -703,7 +450,8 @@ static int replay_manifest(struct version_set *vs, struct replay *rp,
 		unsigned long long off = wal_reader_offset(r);
 		if (type != MANIFEST_RECORD_EDIT) {
 			lsm_log("corrupt record in '%s' at offset %llu: "
-				"unknown record type %u", name, off, type);
+				"unknown record type %u",
+				name, off, type);
 			rc = -EIO;
 			break;
 		}
@@ -716,7 +464,8 @@ static int replay_manifest(struct version_set *vs, struct replay *rp,
 		rc = replay_edit(rp, &e, why, sizeof why);
 		if (rc == -EINVAL) {
 			lsm_log("corrupt version edit in '%s' at offset %llu: "
-				"%s", name, off, why);
+				"%s",
+				name, off, why);
 			rc = -EIO;
 		}
 		if (rc)
@@ -726,8 +475,9 @@ static int replay_manifest(struct version_set *vs, struct replay *rp,
 	wal_reader_free(r);
 	if (!rc && (!rp->has_log || !rp->has_next || !rp->has_seq)) {
 		lsm_log("corrupt manifest '%s': no %s recorded", name,
-			!rp->has_next ? "next file number"
-			: !rp->has_seq ? "last sequence" : "log number");
+			!rp->has_next  ? "next file number"
+			: !rp->has_seq ? "last sequence"
+				       : "log number");
 		rc = -EIO;
 	}
 	return rc;
@@ -744,7 +494,7 @@ int version_set_recover(struct version_set *vs)
 	int rc = replay_manifest(vs, &rp, &number);
 	if (rc)
 		goto out;
-	rc = builder_save(&rp.b, vs, &v, why, sizeof why);
+	rc = version_builder_save(&rp.b, vs, &v, why, sizeof why);
 	if (rc == -EINVAL) {
 		lsm_log("corrupt manifest 'MANIFEST-%06" PRIu64 "': %s", number,
 			why);
@@ -772,9 +522,10 @@ int version_set_recover(struct version_set *vs)
 				vs, v->files[level][i]->number);
 	rc = mark_dir_numbers_used(vs);
 	if (!rc)
-		rc = manifest_install_snapshot(vs, version_set_new_file_number(vs));
+		rc = manifest_install_snapshot(vs,
+					       version_set_new_file_number(vs));
 out:
-	builder_release(&rp.b);
+	version_builder_release(&rp.b);
 	for (int level = 0; level < LSM_NUM_LEVELS; level++)
 		buf_release(&rp.cptrs[level]);
 	return rc;
@@ -782,16 +533,150 @@ out:
 
 /* ---- log_and_apply ---- */
 
+/* What log_and_apply prepares under mu, writes without it and installs
+ * under it again. */
+struct apply_state {
+	struct version *v;       /* the successor of vs->current */
+	struct buf rec;          /* the encoded record to append */
+	bool roll;               /* rec is the snapshot of a new MANIFEST */
+	uint64_t new_number;     /* ... with this number */
+	struct wal_writer *neww; /* ... once it is written */
+	/* the new compaction pointers, swapped in on success so that
+	 * installing a durable edit cannot fail */
+	struct buf cptrs[LSM_NUM_LEVELS];
+	bool set_cptr[LSM_NUM_LEVELS];
+};
+
+static void apply_state_release(struct apply_state *st)
+{
+	version_unref(st->v);
+	wal_writer_close(st->neww);
+	buf_release(&st->rec);
+	for (int level = 0; level < LSM_NUM_LEVELS; level++)
+		buf_release(&st->cptrs[level]);
+}
+
+/* Fills in e's counters, builds the new version and encodes the record.
+ * mu held. */
+static int apply_prepare(struct version_set *vs, struct version_edit *e,
+			 struct apply_state *st)
+{
+	char why[160];
+	struct version_builder b = VERSION_BUILDER_INIT;
+	int rc;
+
+	/* A big MANIFEST is replaced by a snapshot; its number is taken
+	 * before the counters are recorded so the snapshot covers it. */
+	st->roll = wal_writer_size(vs->manifest) >= vs->manifest_roll_size;
+	if (st->roll)
+		st->new_number = version_set_new_file_number(vs);
+	if (!e->has_log_number)
+		version_edit_set_log_number(e, vs->log_number);
+	version_edit_set_next_file_number(e, vs->next_file_number);
+	version_edit_set_last_sequence(e, version_set_last_sequence(vs));
+
+	rc = version_builder_add_version(&b, vs->current);
+	if (!rc)
+		rc = version_builder_apply(&b, e, why, sizeof why);
+	if (!rc)
+		rc = version_builder_save(&b, vs, &st->v, why, sizeof why);
+	version_builder_release(&b);
+	if (rc == -EINVAL)
+		lsm_log("version edit does not fit the current version: %s",
+			why);
+
+	for (size_t i = 0; i < e->ncptrs && !rc; i++) {
+		int level = e->cptrs[i].level;
+		st->set_cptr[level] = true;
+		rc = buf_set(&st->cptrs[level], e->cptrs[i].ikey.data,
+			     e->cptrs[i].ikey.len);
+	}
+	if (rc)
+		return rc;
+	if (!st->roll)
+		return version_edit_encode(e, &st->rec);
+
+	struct version_edit snap;
+	struct buf cptrs[LSM_NUM_LEVELS];
+	for (int level = 0; level < LSM_NUM_LEVELS; level++)
+		cptrs[level] = st->set_cptr[level] ? st->cptrs[level]
+						   : vs->compact_pointer[level];
+	version_edit_init(&snap);
+	rc = snapshot_edit(st->v, e->log_number, e->next_file_number,
+			   e->last_sequence, cptrs, &snap);
+	if (!rc)
+		rc = version_edit_encode(&snap, &st->rec);
+	version_edit_release(&snap);
+	return rc;
+}
+
+/* Appends and syncs the record, or writes the new MANIFEST and switches
+ * CURRENT to it. Called without mu, by the one thread that set
+ * manifest_busy. */
+static int apply_write(struct version_set *vs, struct apply_state *st)
+{
+	char path[FILENAME_MAX_LEN];
+	bool renamed = false;
+	int rc;
+
+	if (!st->roll) {
+		rc = wal_writer_add(vs->manifest, MANIFEST_RECORD_EDIT,
+				    buf_slice(&st->rec));
+		if (!rc)
+			rc = wal_writer_sync(vs->manifest);
+		if (rc)
+			lsm_log("cannot write manifest 'MANIFEST-%06" PRIu64
+				"': %s",
+				vs->manifest_number, strerror(-rc));
+		return rc;
+	}
+	rc = manifest_start(vs, st->new_number, buf_slice(&st->rec), &st->neww);
+	if (rc)
+		return rc;
+	rc = current_set(vs, st->new_number, &renamed);
+	if (rc) {
+		wal_writer_close(st->neww);
+		st->neww = NULL;
+		/* once renamed, CURRENT may name the new file: keep it */
+		if (!renamed)
+			vs->env->unlink(vs->env,
+					filename_manifest(path, vs->dbdir,
+							  st->new_number));
+	}
+	return rc;
+}
+
+/* Makes the written edit current. mu held. Returns the MANIFEST writer
+ * that a roll replaced (to close and delete without mu), or NULL. */
+static struct wal_writer *apply_install(struct version_set *vs,
+					const struct version_edit *e,
+					struct apply_state *st)
+{
+	struct version *old = vs->current;
+	vs->current = st->v;
+	st->v = NULL;
+	version_unref(old);
+	vs->log_number = e->log_number;
+	for (int level = 0; level < LSM_NUM_LEVELS; level++) {
+		if (!st->set_cptr[level])
+			continue;
+		struct buf tmp = vs->compact_pointer[level];
+		vs->compact_pointer[level] = st->cptrs[level];
+		st->cptrs[level] = tmp;
+	}
+	if (!st->roll)
+		return NULL;
+	struct wal_writer *oldw = vs->manifest;
+	vs->manifest = st->neww;
+	st->neww = NULL;
+	vs->manifest_number = st->new_number;
+	return oldw;
+}
+
 int version_set_log_and_apply(struct version_set *vs, struct version_edit *e,
 			      pthread_mutex_t *mu)
 {
-	struct builder b = { NULL, 0, 0 };
-	struct version_edit snap;
-	struct buf rec = BUF_INIT;
-	struct version *v = NULL;
-	struct wal_writer *neww = NULL;
-	uint64_t new_number = 0;
-	char why[160];
+	struct apply_state st;
 	int rc;
 
 	while (vs->manifest_busy)
@@ -803,133 +688,43 @@ int version_set_log_and_apply(struct version_set *vs, struct version_edit *e,
 	if (e->has_log_number && (e->log_number < vs->log_number ||
 				  e->log_number >= vs->next_file_number)) {
 		lsm_log("version edit log number %" PRIu64 " outside [%" PRIu64
-			", %" PRIu64 ")", e->log_number, vs->log_number,
-			vs->next_file_number);
+			", %" PRIu64 ")",
+			e->log_number, vs->log_number, vs->next_file_number);
 		return -EINVAL;
 	}
 
-	/* A big MANIFEST is replaced by a snapshot; its number is taken
-	 * before the counters are recorded so the snapshot covers it. */
-	bool roll = wal_writer_size(vs->manifest) >= vs->manifest_roll_size;
-	if (roll)
-		new_number = version_set_new_file_number(vs);
-	if (!e->has_log_number)
-		version_edit_set_log_number(e, vs->log_number);
-	version_edit_set_next_file_number(e, vs->next_file_number);
-	version_edit_set_last_sequence(e, version_set_last_sequence(vs));
-
-	rc = builder_add_version(&b, vs->current);
-	if (!rc)
-		rc = builder_apply(&b, e, why, sizeof why);
-	if (!rc)
-		rc = builder_save(&b, vs, &v, why, sizeof why);
-	builder_release(&b);
-	if (rc == -EINVAL)
-		lsm_log("version edit does not fit the current version: %s",
-			why);
+	memset(&st, 0, sizeof st);
+	rc = apply_prepare(vs, e, &st);
 	if (rc)
-		return rc;
-
-	version_edit_init(&snap);
-	if (roll) {
-		struct buf cptrs[LSM_NUM_LEVELS];
-		memcpy(cptrs, vs->compact_pointer, sizeof cptrs);
-		for (size_t i = 0; i < e->ncptrs; i++)
-			cptrs[e->cptrs[i].level] = e->cptrs[i].ikey;
-		rc = snapshot_edit(v, e->log_number, e->next_file_number,
-				   e->last_sequence, cptrs, &snap);
-		if (!rc)
-			rc = version_edit_encode(&snap, &rec);
-	} else {
-		rc = version_edit_encode(e, &rec);
-	}
-	version_edit_release(&snap);
-	/* copies of the new compaction pointers, swapped in on success, so
-	 * that installing a durable edit cannot fail */
-	struct buf newcp[LSM_NUM_LEVELS];
-	bool setcp[LSM_NUM_LEVELS] = { false };
-	memset(newcp, 0, sizeof newcp);
-	for (size_t i = 0; i < e->ncptrs && !rc; i++) {
-		int level = e->cptrs[i].level;
-		setcp[level] = true;
-		rc = buf_set(&newcp[level], e->cptrs[i].ikey.data,
-			     e->cptrs[i].ikey.len);
-	}
-	if (rc) {
-		version_unref(v);
 		goto out;
-	}
 
-	/* Only this thread touches the manifest until manifest_busy is
-	 * cleared; vs->current cannot change meanwhile, so v stays the
-	 * successor of the current version. */
+	/* Only this thread touches the MANIFEST until manifest_busy is
+	 * cleared, and vs->current cannot change meanwhile, so st.v stays
+	 * the successor of the current version. */
 	vs->manifest_busy = true;
 	pthread_mutex_unlock(mu);
-	if (roll) {
-		bool renamed = false;
-		rc = manifest_start(vs, new_number, buf_slice(&rec), &neww);
-		if (!rc) {
-			rc = current_set(vs, new_number, &renamed);
-			if (rc) {
-				char path[FILENAME_MAX_LEN];
-				wal_writer_close(neww);
-				neww = NULL;
-				if (!renamed)
-					vs->env->unlink(vs->env,
-						filename_manifest(path,
-							vs->dbdir, new_number));
-			}
-		}
-	} else {
-		rc = wal_writer_add(vs->manifest, MANIFEST_RECORD_EDIT,
-				    buf_slice(&rec));
-		if (!rc)
-			rc = wal_writer_sync(vs->manifest);
-		if (rc)
-			lsm_log("cannot write manifest 'MANIFEST-%06" PRIu64
-				"': %s", vs->manifest_number, strerror(-rc));
-	}
-
-	struct wal_writer *oldw = NULL;
-	uint64_t old_number = 0;
+	rc = apply_write(vs, &st);
 	pthread_mutex_lock(mu);
 	if (rc) {
 		/* the MANIFEST may hold part of e, or all of it unsynced:
-		 * nothing more may follow it */
+		 * nothing may follow it */
 		vs->error = rc;
-		version_unref(v);
 	} else {
-		struct version *old = vs->current;
-		vs->current = v;
-		version_unref(old);
-		vs->log_number = e->log_number;
-		for (int level = 0; level < LSM_NUM_LEVELS; level++) {
-			if (!setcp[level])
-				continue;
-			struct buf tmp = vs->compact_pointer[level];
-			vs->compact_pointer[level] = newcp[level];
-			newcp[level] = tmp;
-		}
-		if (roll) {
-			oldw = vs->manifest;
-			old_number = vs->manifest_number;
-			vs->manifest = neww;
-			vs->manifest_number = new_number;
-		}
-	}
-	if (oldw) {
-		char path[FILENAME_MAX_LEN];
-		pthread_mutex_unlock(mu);
-		wal_writer_close(oldw);
-		vs->env->unlink(vs->env,
+		uint64_t old_number = vs->manifest_number;
+		struct wal_writer *oldw = apply_install(vs, e, &st);
+		if (oldw) {
+			char path[FILENAME_MAX_LEN];
+			pthread_mutex_unlock(mu);
+			wal_writer_close(oldw);
+			vs->env->unlink(
+				vs->env,
 				filename_manifest(path, vs->dbdir, old_number));
-		pthread_mutex_lock(mu);
+			pthread_mutex_lock(mu);
+		}
 	}
 	vs->manifest_busy = false;
 	pthread_cond_broadcast(&vs->manifest_cv);
 out:
-	buf_release(&rec);
-	for (int level = 0; level < LSM_NUM_LEVELS; level++)
-		buf_release(&newcp[level]);
+	apply_state_release(&st);
 	return rc;
 }

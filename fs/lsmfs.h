@@ -112,6 +112,9 @@ int ns_rename(struct lsmfs *fs, uint64_t parent, const char *name,
  * (plus the virtual .lsm in the root). Returns 0, -ENOTDIR, -ENOENT. */
 int ns_readdir(struct lsmfs *fs, uint64_t ino, struct dirlist *dl);
 
+/* attr_get() that also takes a kernel reference (readdirplus entries). */
+int ns_get_ref(struct lsmfs *fs, uint64_t ino, struct stat *st);
+
 /* The kernel dropped nlookup references to ino. */
 void ns_forget(struct lsmfs *fs, uint64_t ino, uint64_t nlookup);
 

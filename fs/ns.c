@@ -670,6 +670,14 @@ int ns_readdir(struct lsmfs *fs, uint64_t ino, struct dirlist *dl)
 	return rc;
 }
 
+int ns_get_ref(struct lsmfs *fs, uint64_t ino, struct stat *st)
+{
+	int rc = attr_get(fs, ino, st);
+	if (!rc)
+		kernel_ref(fs, ino);
+	return rc;
+}
+
 void ns_forget(struct lsmfs *fs, uint64_t ino, uint64_t nlookup)
 {
 	if (itable_forget(&fs->itable, ino, nlookup))

@@ -18,6 +18,7 @@ static const struct lsm_command *const commands[] = {
 	&cmd_put, &cmd_get, &cmd_del, &cmd_scan, &cmd_load, &cmd_stats,
 	&cmd_compact,
 	&cmd_dump_wal, &cmd_dump_sst, &cmd_dump_manifest,
+	&cmd_bench,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

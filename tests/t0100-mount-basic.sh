@@ -1,0 +1,48 @@
+#!/bin/sh
+# Mount, basic file use, df, clean unmount; --help/--version; daemon mode;
+# DATADIR creation; bad usage is refused.
+. "$(dirname "$0")/lib.sh"
+need_fuse
+
+"$LSMFS" --help | grep -q 'DATADIR MOUNTPOINT' || fail "--help lacks usage"
+"$LSMFS" --help | grep -q 'sync=always' || fail "--help lacks sync="
+"$LSMFS" -V | grep -q '^lsmfs version' || fail "-V lacks version"
+expect_errno "missing" "$LSMFS"
+expect_errno "bad sync" "$LSMFS" -o sync=sometimes "$DATA" "$MNT"
+expect_errno "bad compression" "$LSMFS" -o compression=lz4 "$DATA" "$MNT"
+
+DATA=$TESTDIR/new/deeper/data
+mount_fs
+[ -d "$DATA" ] || fail "DATADIR not created"
+echo hello >"$MNT/greeting"
+expect_eq "$(cat "$MNT/greeting")" hello "read back"
+mkdir "$MNT/dir"
+echo x >"$MNT/dir/f"
+expect_eq "$(ls "$MNT")" "$(printf 'dir\ngreeting')" "ls"
+ls -a "$MNT" | grep -qx .lsm || fail ".lsm not listed in the root"
+expect_errno "File exists" mkdir "$MNT/.lsm"
+expect_errno "Read-only file system" touch "$MNT/.lsm/x"
+df "$MNT" | grep -q lsmfs || fail "df does not show the mount"
+df -i "$MNT" >/dev/null || fail "df -i"
+stat -f -c '%l' "$MNT" | grep -qx 255 || fail "statfs namemax"
+remount
+expect_eq "$(cat "$MNT/greeting")" hello "after remount"
+expect_eq "$(cat "$MNT/dir/f")" x "after remount"
+unmount_fs
+
+# daemon mode: the parent returns once the mount is up
+"$LSMFS" "$DATA" "$MNT" || fail "daemon mode start"
+is_mounted || fail "daemon mode: not mounted when lsmfs returned"
+expect_eq "$(cat "$MNT/greeting")" hello "daemon mode read"
+fusermount3 -u "$MNT"
+# the daemon releases the store soon after the unmount
+for _ in $(seq 100); do
+	if "$LSMFS" -o sync=none "$DATA" "$MNT" 2>/dev/null; then
+		break
+	fi
+	sleep 0.1
+done
+is_mounted || fail "remount after daemon unmount"
+expect_eq "$(cat "$MNT/dir/f")" x "second daemon read"
+fusermount3 -u "$MNT"
+echo "t0100: ok"
