@@ -18,8 +18,8 @@ struct cache_entry {
 	void *value;
 	void (*deleter)(void *value);
 	size_t charge;
-	uint32_t refs;  /* handles + 1 while in_cache */
-	bool in_cache;  /* reachable from the hash table */
+	uint32_t refs; /* handles + 1 while in_cache */
+	bool in_cache; /* reachable from the hash table */
 	struct cache_entry *next_hash;
 	/* on the LRU list exactly when in_cache && refs == 1 */
 	struct cache_entry *prev, *next;
@@ -29,7 +29,8 @@ struct cache_shard {
 	pthread_mutex_t mu;
 	/* everything below is protected by mu */
 	size_t capacity, usage;
-	struct cache_entry lru; /* list head: lru.next oldest, lru.prev newest */
+	struct cache_entry
+		lru; /* list head: lru.next oldest, lru.prev newest */
 	struct cache_entry **table;
 	size_t table_len; /* a power of two */
 	size_t elems;
@@ -39,7 +40,7 @@ struct cache_shard {
 struct block_cache {
 	size_t capacity;
 	int nshards;
-	int shard_shift; /* 64 - log2(nshards); shard = hash >> shift */
+	int shard_shift;  /* 64 - log2(nshards); shard = hash >> shift */
 	uint64_t next_id; /* atomic */
 	struct cache_shard shards[];
 };

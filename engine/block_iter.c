@@ -254,11 +254,3 @@ int block_iter_new(const char *data, size_t size, const char *file,
 	*out = &it->base;
 	return 0;
 }
-
-long block_iter_count(struct block_iter *it)
-{
-	long n = 0;
-	for (bi_seek_first(&it->base); bi_valid(&it->base); bi_next(&it->base))
-		n++;
-	return it->status ? it->status : n;
-}

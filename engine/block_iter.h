@@ -63,8 +63,4 @@ void block_iter_release(struct block_iter *it);
 int block_iter_new(const char *data, size_t size, const char *file,
 		   uint64_t block_off, struct iter **out);
 
-/* Number of entries decodable from the block, for tests and verification:
- * walks the block; returns the count or -EIO. */
-long block_iter_count(struct block_iter *it);
-
 #endif

@@ -32,7 +32,7 @@ struct sst_builder {
 	bool pending_index; /* a data block was written; its index entry waits
 			     * for the next key to choose a short separator */
 	struct sst_handle pending_handle;
-	struct buf hashes; /* uint64_t bloom hashes of distinct user keys */
+	struct buf hashes;  /* uint64_t bloom hashes of distinct user keys */
 	struct buf scratch; /* compression output, separators */
 	uint64_t offset;    /* bytes written to the file */
 	struct sst_props props;
@@ -82,7 +82,8 @@ int sst_builder_new(struct lsm_env *env, const struct lsm_options *opt,
 				 ? LSM_COMPRESSION_ZSTD
 				 : LSM_COMPRESSION_NONE;
 	b->level = opt->compression_level;
-	b->bloom_bits = opt->bloom_bits_per_key > 0 ? opt->bloom_bits_per_key : 0;
+	b->bloom_bits =
+		opt->bloom_bits_per_key > 0 ? opt->bloom_bits_per_key : 0;
 	block_builder_init(&b->data, SST_RESTART_INTERVAL);
 	/* index entries are few and searched by binary search: restart often */
 	block_builder_init(&b->index, 1);
@@ -94,7 +95,8 @@ int sst_builder_new(struct lsm_env *env, const struct lsm_options *opt,
 		goto fail;
 	memcpy(b->tmp_path, path, n);
 	memcpy(b->tmp_path + n, ".tmp", 5);
-	if (b->compression == LSM_COMPRESSION_ZSTD && !(b->zc = ZSTD_createCCtx()))
+	if (b->compression == LSM_COMPRESSION_ZSTD &&
+	    !(b->zc = ZSTD_createCCtx()))
 		goto fail;
 	rc = env->new_wfile(env, b->tmp_path, &b->file);
 	if (rc)
@@ -131,7 +133,8 @@ static int write_block(struct sst_builder *b, struct slice contents,
 	}
 	char trailer[SST_BLOCK_TRAILER_SIZE];
 	trailer[0] = (char)type;
-	uint32_t crc = crc32c_extend(crc32c(stored.data, stored.len), trailer, 1);
+	uint32_t crc =
+		crc32c_extend(crc32c(stored.data, stored.len), trailer, 1);
 	encode_fixed32(trailer + 1, crc32c_mask(crc));
 	int rc = b->env->wfile_append(b->file, stored.data, stored.len);
 	if (!rc)
@@ -240,8 +243,8 @@ int sst_builder_add(struct sst_builder *b, struct slice ikey,
 	    add_index_entry(b, separator(b, buf_slice(&b->last_key), ikey)))
 		return b->err;
 	if (b->bloom_bits &&
-	    (first || !slice_eq(ikey_user(buf_slice(&b->last_key)),
-				ikey_user(ikey)))) {
+	    (first ||
+	     !slice_eq(ikey_user(buf_slice(&b->last_key)), ikey_user(ikey)))) {
 		uint64_t h = bloom_hash(ikey_user(ikey));
 		if (buf_append(&b->hashes, &h, sizeof h))
 			return set_err(b, -ENOMEM);
@@ -307,17 +310,27 @@ static int encode_props(const struct sst_props *p, struct buf *out)
 	rc = rc ?: put_prop_u64(out, SST_PROP_ENTRIES, p->entries);
 	rc = rc ?: put_prop_u64(out, SST_PROP_TOMBSTONES, p->tombstones);
 	rc = rc ?: put_prop_u64(out, SST_PROP_RAW_KEY_BYTES, p->raw_key_bytes);
-	rc = rc ?: put_prop_u64(out, SST_PROP_RAW_VALUE_BYTES,
-				p->raw_value_bytes);
+	rc = rc
+		     ?: put_prop_u64(out, SST_PROP_RAW_VALUE_BYTES,
+				     p->raw_value_bytes);
 	rc = rc ?: put_prop_u64(out, SST_PROP_DATA_BLOCKS, p->data_blocks);
-	rc = rc ?: put_prop_u64(out, SST_PROP_RAW_DATA_BYTES, p->raw_data_bytes);
-	rc = rc ?: put_prop_u64(out, SST_PROP_STORED_DATA_BYTES,
-				p->stored_data_bytes);
-	rc = rc ?: put_prop_bytes(out, SST_PROP_SMALLEST, buf_slice(&p->smallest));
-	rc = rc ?: put_prop_bytes(out, SST_PROP_LARGEST, buf_slice(&p->largest));
+	rc = rc
+		     ?: put_prop_u64(out, SST_PROP_RAW_DATA_BYTES,
+				     p->raw_data_bytes);
+	rc = rc
+		     ?: put_prop_u64(out, SST_PROP_STORED_DATA_BYTES,
+				     p->stored_data_bytes);
+	rc = rc
+		     ?: put_prop_bytes(out, SST_PROP_SMALLEST,
+				       buf_slice(&p->smallest));
+	rc = rc
+		     ?: put_prop_bytes(out, SST_PROP_LARGEST,
+				       buf_slice(&p->largest));
 	rc = rc ?: put_prop_u64(out, SST_PROP_MIN_SEQ, p->min_seq);
 	rc = rc ?: put_prop_u64(out, SST_PROP_MAX_SEQ, p->max_seq);
-	rc = rc ?: put_prop_u64(out, SST_PROP_BLOOM_BITS, p->bloom_bits_per_key);
+	rc = rc
+		     ?: put_prop_u64(out, SST_PROP_BLOOM_BITS,
+				     p->bloom_bits_per_key);
 	rc = rc ?: put_prop_u64(out, SST_PROP_COMPRESSION, p->compression);
 	rc = rc ?: put_prop_u64(out, SST_PROP_REASON, p->reason);
 	rc = rc ?: put_prop_u64(out, SST_PROP_CREATED_UNIX, p->created_unix);
@@ -365,10 +378,11 @@ static int write_tail(struct sst_builder *b)
 	    (rc = add_index_entry(b, successor(b, buf_slice(&b->last_key)))))
 		goto out;
 	if (b->bloom_bits) {
-		rc = bloom_build_hashes((const uint64_t *)(void *)b->hashes.data,
-					b->hashes.len / sizeof(uint64_t),
-					b->bloom_bits, &tmp);
-		if (rc || (rc = write_block(b, buf_slice(&tmp), false, &f.filter)))
+		rc = bloom_build_hashes(
+			(const uint64_t *)(void *)b->hashes.data,
+			b->hashes.len / sizeof(uint64_t), b->bloom_bits, &tmp);
+		if (rc ||
+		    (rc = write_block(b, buf_slice(&tmp), false, &f.filter)))
 			goto out;
 	}
 	struct slice index;
@@ -376,7 +390,8 @@ static int write_tail(struct sst_builder *b)
 	    (rc = write_block(b, index, false, &f.index)))
 		goto out;
 	b->props.created_unix = (uint64_t)time(NULL);
-	if ((rc = buf_set(&b->props.largest, b->last_key.data, b->last_key.len)))
+	if ((rc = buf_set(&b->props.largest, b->last_key.data,
+			  b->last_key.len)))
 		goto out;
 	buf_clear(&tmp);
 	if ((rc = encode_props(&b->props, &tmp)) ||

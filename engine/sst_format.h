@@ -59,7 +59,7 @@
 
 #include "coding.h"
 
-#define SST_MAGIC UINT64_C(0x3174737366736d6c) /* "lsmfsst1" */
+#define SST_MAGIC UINT64_C(0x31747373666d736c) /* "lsmfsst1" */
 #define SST_FORMAT_VERSION 1u
 #define SST_FOOTER_SIZE 64
 #define SST_BLOCK_TRAILER_SIZE 5
@@ -78,11 +78,10 @@ enum sst_prop_tag {
 	SST_PROP_RAW_KEY_BYTES = 3,
 	SST_PROP_RAW_VALUE_BYTES = 4,
 	SST_PROP_DATA_BLOCKS = 5,
-	SST_PROP_RAW_DATA_BYTES = 6, /* data blocks before compression */
-	SST_PROP_STORED_DATA_BYTES =
-		7,             /* data blocks on disk, trailers included */
-	SST_PROP_SMALLEST = 8, /* internal key; empty when entries == 0 */
-	SST_PROP_LARGEST = 9,  /* internal key; empty when entries == 0 */
+	SST_PROP_RAW_DATA_BYTES = 6,    /* data blocks before compression */
+	SST_PROP_STORED_DATA_BYTES = 7, /* data blocks on disk + trailers */
+	SST_PROP_SMALLEST = 8,          /* internal key; empty if no entries */
+	SST_PROP_LARGEST = 9,           /* internal key; empty if no entries */
 	SST_PROP_MIN_SEQ = 10,
 	SST_PROP_MAX_SEQ = 11,
 	SST_PROP_BLOOM_BITS = 12,

@@ -3,7 +3,7 @@
 #include "sst_reader.h"
 
 #include <errno.h>
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,8 @@ struct sst_reader {
 	struct block_cache *cache;     /* borrowed; may be NULL */
 	struct sst_counters *counters; /* borrowed; may be NULL */
 	uint64_t file_size;
-	uint64_t data_end; /* data blocks (with trailers) lie in [0, data_end) */
+	uint64_t
+		data_end; /* data blocks (with trailers) lie in [0, data_end) */
 	struct sst_footer footer;
 	struct sst_props props;
 	struct buf index;  /* raw index block */
@@ -63,15 +64,15 @@ static void count(uint64_t *ctr, uint64_t n)
 	__atomic_add_fetch(ctr, n, __ATOMIC_RELAXED);
 }
 
-int sst_read_footer(struct lsm_env *env, struct env_rfile *f,
-		    const char *name, uint64_t file_size,
-		    struct sst_footer *out)
+int sst_read_footer(struct lsm_env *env, struct env_rfile *f, const char *name,
+		    uint64_t file_size, struct sst_footer *out)
 {
 	char p[SST_FOOTER_SIZE];
 	size_t got;
 	if (file_size < SST_FOOTER_SIZE) {
 		lsm_log("corrupt table '%s' at offset 0: %llu bytes is too short "
-			"for a footer", name, (unsigned long long)file_size);
+			"for a footer",
+			name, (unsigned long long)file_size);
 		return -EIO;
 	}
 	uint64_t off = file_size - SST_FOOTER_SIZE;
@@ -103,6 +104,38 @@ int sst_read_footer(struct lsm_env *env, struct env_rfile *f,
 	out->props.size = decode_fixed64(p + 40);
 	out->version = decode_fixed32(p + 48);
 	return 0;
+}
+
+/*
+ * A zstd decompression context per thread: creating one per block costs more
+ * than decompressing a 4 KiB block. Freed when the thread exits.
+ */
+static pthread_key_t dctx_key;
+static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+static bool dctx_key_ok;
+
+static void dctx_free(void *d)
+{
+	ZSTD_freeDCtx(d);
+}
+
+static void dctx_key_init(void)
+{
+	dctx_key_ok = pthread_key_create(&dctx_key, dctx_free) == 0;
+}
+
+/* The calling thread's context, or NULL (then ZSTD_decompress makes one). */
+static ZSTD_DCtx *thread_dctx(void)
+{
+	pthread_once(&dctx_once, dctx_key_init);
+	if (!dctx_key_ok)
+		return NULL;
+	ZSTD_DCtx *d = pthread_getspecific(dctx_key);
+	if (!d && (d = ZSTD_createDCtx()) && pthread_setspecific(dctx_key, d)) {
+		ZSTD_freeDCtx(d);
+		d = NULL;
+	}
+	return d;
 }
 
 /* sst_read_block() without the log line. */
@@ -153,7 +186,10 @@ static int read_block(struct lsm_env *env, struct env_rfile *f,
 	char *dst = malloc(raw ? (size_t)raw : 1);
 	if (!dst)
 		return -ENOMEM;
-	size_t r = ZSTD_decompress(dst, (size_t)raw, p, (size_t)h.size);
+	ZSTD_DCtx *d = thread_dctx();
+	size_t r =
+		d ? ZSTD_decompressDCtx(d, dst, (size_t)raw, p, (size_t)h.size)
+		  : ZSTD_decompress(dst, (size_t)raw, p, (size_t)h.size);
 	if (ZSTD_isError(r) || r != raw) {
 		free(dst);
 		*why = "zstd decompression failed";
@@ -184,8 +220,7 @@ static int get_u64(const char *p, size_t len, uint64_t *v)
 	return end == p + len ? 0 : -EIO;
 }
 
-int sst_props_decode(struct slice data, struct sst_props *out,
-		     const char **why)
+int sst_props_decode(struct slice data, struct sst_props *out, const char **why)
 {
 	memset(out, 0, sizeof *out);
 	const char *p = data.data, *limit = data.data + data.len;
@@ -201,7 +236,8 @@ int sst_props_decode(struct slice data, struct sst_props *out,
 		}
 		uint64_t x = 0;
 		int rc = 0;
-		bool is_key = tag == SST_PROP_SMALLEST || tag == SST_PROP_LARGEST;
+		bool is_key =
+			tag == SST_PROP_SMALLEST || tag == SST_PROP_LARGEST;
 		if (tag >= SST_PROP_ENTRIES && tag <= SST_PROP_CREATED_UNIX &&
 		    !is_key)
 			rc = get_u64(v, len, &x);
@@ -212,19 +248,45 @@ int sst_props_decode(struct slice data, struct sst_props *out,
 		if (tag < 32)
 			seen |= UINT32_C(1) << tag;
 		switch (tag) {
-		case SST_PROP_ENTRIES: out->entries = x; break;
-		case SST_PROP_TOMBSTONES: out->tombstones = x; break;
-		case SST_PROP_RAW_KEY_BYTES: out->raw_key_bytes = x; break;
-		case SST_PROP_RAW_VALUE_BYTES: out->raw_value_bytes = x; break;
-		case SST_PROP_DATA_BLOCKS: out->data_blocks = x; break;
-		case SST_PROP_RAW_DATA_BYTES: out->raw_data_bytes = x; break;
-		case SST_PROP_STORED_DATA_BYTES: out->stored_data_bytes = x; break;
-		case SST_PROP_MIN_SEQ: out->min_seq = x; break;
-		case SST_PROP_MAX_SEQ: out->max_seq = x; break;
-		case SST_PROP_BLOOM_BITS: out->bloom_bits_per_key = (uint32_t)x; break;
-		case SST_PROP_COMPRESSION: out->compression = (uint32_t)x; break;
-		case SST_PROP_REASON: out->reason = (uint32_t)x; break;
-		case SST_PROP_CREATED_UNIX: out->created_unix = x; break;
+		case SST_PROP_ENTRIES:
+			out->entries = x;
+			break;
+		case SST_PROP_TOMBSTONES:
+			out->tombstones = x;
+			break;
+		case SST_PROP_RAW_KEY_BYTES:
+			out->raw_key_bytes = x;
+			break;
+		case SST_PROP_RAW_VALUE_BYTES:
+			out->raw_value_bytes = x;
+			break;
+		case SST_PROP_DATA_BLOCKS:
+			out->data_blocks = x;
+			break;
+		case SST_PROP_RAW_DATA_BYTES:
+			out->raw_data_bytes = x;
+			break;
+		case SST_PROP_STORED_DATA_BYTES:
+			out->stored_data_bytes = x;
+			break;
+		case SST_PROP_MIN_SEQ:
+			out->min_seq = x;
+			break;
+		case SST_PROP_MAX_SEQ:
+			out->max_seq = x;
+			break;
+		case SST_PROP_BLOOM_BITS:
+			out->bloom_bits_per_key = (uint32_t)x;
+			break;
+		case SST_PROP_COMPRESSION:
+			out->compression = (uint32_t)x;
+			break;
+		case SST_PROP_REASON:
+			out->reason = (uint32_t)x;
+			break;
+		case SST_PROP_CREATED_UNIX:
+			out->created_unix = x;
+			break;
 		case SST_PROP_SMALLEST:
 			rc = buf_set(&out->smallest, v, len);
 			break;
@@ -285,8 +347,8 @@ int sst_reader_open(struct lsm_env *env, const char *path, uint64_t number,
 	const char *why = NULL;
 	rc = sst_read_block(env, r->file, r->name, f->props, meta_end, &props,
 			    NULL, NULL);
-	if (!rc && (rc = sst_props_decode(buf_slice(&props), &r->props, &why)) ==
-			   -EIO)
+	if (!rc &&
+	    (rc = sst_props_decode(buf_slice(&props), &r->props, &why)) == -EIO)
 		corrupt(r->name, f->props.offset, why);
 	buf_release(&props);
 	if (rc)
@@ -366,7 +428,8 @@ static int read_data_block(struct sst_reader *r, struct sst_handle h,
 	memset(ref, 0, sizeof *ref);
 	struct sst_block *b;
 	if (r->cache) {
-		ref->handle = block_cache_lookup(r->cache, r->cache_id, h.offset);
+		ref->handle =
+			block_cache_lookup(r->cache, r->cache_id, h.offset);
 		if (ref->handle) {
 			b = block_cache_value(ref->handle);
 			ref->data = b->data.data;
@@ -384,7 +447,8 @@ static int read_data_block(struct sst_reader *r, struct sst_handle h,
 	}
 	if (r->counters) {
 		count(&r->counters->blocks_read, 1);
-		count(&r->counters->bytes_read, h.size + SST_BLOCK_TRAILER_SIZE);
+		count(&r->counters->bytes_read,
+		      h.size + SST_BLOCK_TRAILER_SIZE);
 	}
 	ref->data = b->data.data;
 	ref->size = b->data.len;
@@ -442,7 +506,8 @@ int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 	struct sst_handle h;
 	if ((rc = index_handle(r, &index, &h)) ||
 	    (rc = read_data_block(r, h, &ref)) ||
-	    (rc = block_iter_init(&data, ref.data, ref.size, r->name, h.offset)))
+	    (rc = block_iter_init(&data, ref.data, ref.size, r->name,
+				  h.offset)))
 		goto out;
 	/*
 	 * The separator of this block is >= target, so if no entry here is, the
@@ -468,6 +533,9 @@ int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 		goto out;
 	}
 	struct slice v = iter_value(&data.base);
+	rc = LOOKUP_FOUND;
+	if (!val)
+		goto out;
 	char *copy = malloc(v.len + 1);
 	if (!copy) {
 		rc = -ENOMEM;
@@ -476,8 +544,8 @@ int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 	memcpy(copy, v.data, v.len);
 	copy[v.len] = '\0';
 	*val = copy;
-	*vlen = v.len;
-	rc = LOOKUP_FOUND;
+	if (vlen)
+		*vlen = v.len;
 out:
 	block_iter_release(&data);
 	block_iter_release(&index);
@@ -696,179 +764,14 @@ int sst_reader_iter_new(struct sst_reader *r, struct iter **out)
 	return 0;
 }
 
-/* ---- verification ---- */
-
-struct verify {
-	struct sst_reader *r;
-	FILE *report;
-	int problems;
-};
-
-__attribute__((format(printf, 3, 4))) static void problem(struct verify *v,
-							   uint64_t off,
-							   const char *fmt, ...)
+void sst_reader_parts(const struct sst_reader *r, struct sst_reader_parts *out)
 {
-	v->problems++;
-	if (!v->report)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(v->report, "'%s' at offset %llu: ", v->r->name,
-		(unsigned long long)off);
-	vfprintf(v->report, fmt, ap);
-	fputc('\n', v->report);
-	va_end(ap);
-}
-
-static void check_prop(struct verify *v, const char *what, uint64_t stored,
-		       uint64_t actual)
-{
-	if (stored != actual)
-		problem(v, v->r->footer.props.offset,
-			"property %s is %llu but the table has %llu", what,
-			(unsigned long long)stored, (unsigned long long)actual);
-}
-
-/* Checks every entry of one decoded data block against its neighbours, its
- * separator and the filter; accumulates totals into *t. */
-static void verify_block(struct verify *v, struct sst_handle h,
-			 struct slice data, struct slice sep,
-			 const struct buf *prev_sep, struct buf *prev_key,
-			 struct sst_props *t)
-{
-	struct sst_reader *r = v->r;
-	struct block_iter it;
-	block_iter_init_empty(&it);
-	if (block_iter_init(&it, data.data, data.len, r->name, h.offset)) {
-		problem(v, h.offset, "bad block trailer");
-		goto out;
-	}
-	long n = 0;
-	for (iter_seek_first(&it.base); iter_valid(&it.base);
-	     iter_next(&it.base), n++) {
-		struct slice k = iter_key(&it.base), val = iter_value(&it.base);
-		if (prev_key->len && ikey_cmp(buf_slice(prev_key), k) >= 0)
-			problem(v, h.offset, "key out of order (entry %ld)", n);
-		if (prev_sep->len && ikey_cmp(k, buf_slice(prev_sep)) <= 0)
-			problem(v, h.offset,
-				"key not after the previous index separator");
-		if (ikey_cmp(k, sep) > 0)
-			problem(v, h.offset, "key past its index separator");
-		enum entry_type type = ikey_type(k);
-		if (type != TYPE_VALUE && type != TYPE_DELETE)
-			problem(v, h.offset, "unknown entry type %d", (int)type);
-		if (r->filter.len &&
-		    !bloom_may_contain(buf_slice(&r->filter), ikey_user(k)))
-			problem(v, r->footer.filter.offset,
-				"filter does not match a key of the table");
-		uint64_t seq = ikey_seq(k);
-		if (t->entries == 0 || seq < t->min_seq)
-			t->min_seq = seq;
-		if (t->entries == 0 || seq > t->max_seq)
-			t->max_seq = seq;
-		if (t->entries == 0)
-			buf_set(&t->smallest, k.data, k.len);
-		t->entries++;
-		t->tombstones += type == TYPE_DELETE;
-		t->raw_key_bytes += k.len;
-		t->raw_value_bytes += val.len;
-		buf_set(prev_key, k.data, k.len);
-	}
-	if (iter_status(&it.base))
-		problem(v, h.offset, "undecodable entry after %ld entries", n);
-	else if (n == 0)
-		problem(v, h.offset, "empty data block");
-out:
-	block_iter_release(&it);
-}
-
-int sst_reader_verify(struct sst_reader *r, FILE *report)
-{
-	struct verify v = { .r = r, .report = report };
-	struct sst_props t = { 0 };
-	struct buf data = BUF_INIT, prev_key = BUF_INIT, prev_sep = BUF_INIT;
-	struct block_iter index;
-	uint64_t expect = 0;
-	int rc = 0;
-	block_iter_init_empty(&index);
-	if (block_iter_init(&index, r->index.data, r->index.len, r->name,
-			    r->footer.index.offset)) {
-		problem(&v, r->footer.index.offset, "bad index block trailer");
-		goto props;
-	}
-	for (iter_seek_first(&index.base); iter_valid(&index.base);
-	     iter_next(&index.base)) {
-		struct slice sep = iter_key(&index.base);
-		struct sst_handle h;
-		if (prev_sep.len && ikey_cmp(buf_slice(&prev_sep), sep) >= 0)
-			problem(&v, r->footer.index.offset,
-				"index keys out of order");
-		struct slice hv = iter_value(&index.base);
-		if (!sst_handle_decode(hv.data, hv.data + hv.len, &h)) {
-			problem(&v, r->footer.index.offset, "bad block handle");
-			break;
-		}
-		if (h.offset != expect)
-			problem(&v, h.offset,
-				"data block should start at offset %llu",
-				(unsigned long long)expect);
-		expect = h.offset + h.size + SST_BLOCK_TRAILER_SIZE;
-		const char *why = NULL;
-		rc = read_block(r->env, r->file, h, r->data_end, &data, NULL,
-				&why);
-		if (rc == -EIO) {
-			problem(&v, h.offset, "%s", why);
-			rc = 0;
-		} else if (rc) {
-			goto out;
-		} else {
-			t.raw_data_bytes += data.len;
-			verify_block(&v, h, buf_slice(&data), sep, &prev_sep,
-				     &prev_key, &t);
-		}
-		t.data_blocks++;
-		t.stored_data_bytes += h.size + SST_BLOCK_TRAILER_SIZE;
-		if (buf_set(&prev_sep, sep.data, sep.len)) {
-			rc = -ENOMEM;
-			goto out;
-		}
-	}
-	if (iter_status(&index.base))
-		problem(&v, r->footer.index.offset, "undecodable index entry");
-	if (expect != r->data_end)
-		problem(&v, expect, "data blocks end here, meta blocks start at "
-			"offset %llu", (unsigned long long)r->data_end);
-props:
-	if (prev_key.len)
-		buf_set(&t.largest, prev_key.data, prev_key.len);
-	const struct sst_props *p = &r->props;
-	check_prop(&v, "entries", p->entries, t.entries);
-	check_prop(&v, "tombstones", p->tombstones, t.tombstones);
-	check_prop(&v, "raw_key_bytes", p->raw_key_bytes, t.raw_key_bytes);
-	check_prop(&v, "raw_value_bytes", p->raw_value_bytes, t.raw_value_bytes);
-	check_prop(&v, "data_blocks", p->data_blocks, t.data_blocks);
-	check_prop(&v, "raw_data_bytes", p->raw_data_bytes, t.raw_data_bytes);
-	check_prop(&v, "stored_data_bytes", p->stored_data_bytes,
-		   t.stored_data_bytes);
-	check_prop(&v, "min_seq", p->min_seq, t.min_seq);
-	check_prop(&v, "max_seq", p->max_seq, t.max_seq);
-	if (!slice_eq(buf_slice(&p->smallest), buf_slice(&t.smallest)))
-		problem(&v, r->footer.props.offset,
-			"property smallest is not the first key");
-	if (!slice_eq(buf_slice(&p->largest), buf_slice(&t.largest)))
-		problem(&v, r->footer.props.offset,
-			"property largest is not the last key");
-	if (p->bloom_bits_per_key && !r->filter.len)
-		problem(&v, r->footer.props.offset,
-			"bloom_bits_per_key is %u but there is no filter",
-			p->bloom_bits_per_key);
-out:
-	block_iter_release(&index);
-	buf_release(&data);
-	buf_release(&prev_key);
-	buf_release(&prev_sep);
-	sst_props_release(&t);
-	if (rc)
-		return rc;
-	return v.problems ? -EIO : 0;
+	out->env = r->env;
+	out->file = r->file;
+	out->name = r->name;
+	out->footer = r->footer;
+	out->data_end = r->data_end;
+	out->index = buf_slice(&r->index);
+	out->filter = buf_slice(&r->filter);
+	out->props = &r->props;
 }

@@ -63,7 +63,8 @@ const struct sst_props *sst_reader_props(const struct sst_reader *r);
  * filter first, then the index, then reads one data block (through the cache).
  * Returns LOOKUP_FOUND with a malloc()ed, NUL-terminated copy in *val (*vlen
  * excludes the NUL), LOOKUP_DELETED for a tombstone, LOOKUP_NOT_FOUND, or
- * -EIO / -ENOMEM / the read's -errno.
+ * -EIO / -ENOMEM / the read's -errno. val may be NULL to learn only the
+ * result (then nothing is copied).
  */
 int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 		   char **val, size_t *vlen);
@@ -73,12 +74,13 @@ int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 int sst_reader_iter_new(struct sst_reader *r, struct iter **out);
 
 /*
- * Reads every block straight from the file (not the cache) and checks
- * checksums, decoding, key order inside and across blocks, index separators,
- * block layout, the filter (no false negatives) and that the properties match
- * the entries. Writes one line per problem, naming the file and offset, to
- * report (may be NULL). Returns 0 when clean, -EIO when not, or another
- * -errno when it could not read.
+ * sst_dump.c: reads every block straight from the file (not the cache) and
+ * checks checksums, decoding, key order inside and across blocks, index
+ * separators, block layout, the filter (no false negatives) and that the
+ * properties match the entries. Writes one line per problem, naming the file
+ * and offset, to report (may be NULL); corrupt blocks are also logged.
+ * Returns 0 when clean, -EIO when not, or another -errno when it could not
+ * read.
  */
 int sst_reader_verify(struct sst_reader *r, FILE *report);
 
@@ -95,9 +97,8 @@ int sst_dump(struct lsm_env *env, const char *path, FILE *out);
 
 /* Reads and checks the footer of a file of file_size bytes; name labels log
  * lines. Returns 0 or -EIO (logged) or the read's -errno. */
-int sst_read_footer(struct lsm_env *env, struct env_rfile *f,
-		    const char *name, uint64_t file_size,
-		    struct sst_footer *out);
+int sst_read_footer(struct lsm_env *env, struct env_rfile *f, const char *name,
+		    uint64_t file_size, struct sst_footer *out);
 
 /* Reads block h (contents and trailer; h must end before limit), checks its
  * crc and decompresses it: out receives the raw contents, *type (may be NULL)
@@ -114,5 +115,20 @@ int sst_props_decode(struct slice data, struct sst_props *out,
 
 /* The last path component, for log lines. */
 const char *sst_basename(const char *path);
+
+/* What an open reader holds, for the verifier in sst_dump.c; every pointer
+ * is valid while the reader is. */
+struct sst_reader_parts {
+	struct lsm_env *env;
+	struct env_rfile *file;
+	const char *name; /* basename */
+	struct sst_footer footer;
+	uint64_t data_end;   /* data blocks, trailers included, end here */
+	struct slice index;  /* raw index block */
+	struct slice filter; /* raw filter block; empty when none */
+	const struct sst_props *props;
+};
+
+void sst_reader_parts(const struct sst_reader *r, struct sst_reader_parts *out);
 
 #endif

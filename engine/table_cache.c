@@ -262,15 +262,51 @@ struct tc_iter {
 };
 
 #define INNER(it) (((struct tc_iter *)(it))->inner)
-static bool ti_valid(struct iter *it) { return iter_valid(INNER(it)); }
-static void ti_seek_first(struct iter *it) { iter_seek_first(INNER(it)); }
-static void ti_seek_last(struct iter *it) { iter_seek_last(INNER(it)); }
-static void ti_seek(struct iter *it, struct slice t) { iter_seek(INNER(it), t); }
-static void ti_next(struct iter *it) { iter_next(INNER(it)); }
-static void ti_prev(struct iter *it) { iter_prev(INNER(it)); }
-static struct slice ti_key(struct iter *it) { return iter_key(INNER(it)); }
-static struct slice ti_value(struct iter *it) { return iter_value(INNER(it)); }
-static int ti_status(struct iter *it) { return iter_status(INNER(it)); }
+
+static bool ti_valid(struct iter *it)
+{
+	return iter_valid(INNER(it));
+}
+
+static void ti_seek_first(struct iter *it)
+{
+	iter_seek_first(INNER(it));
+}
+
+static void ti_seek_last(struct iter *it)
+{
+	iter_seek_last(INNER(it));
+}
+
+static void ti_seek(struct iter *it, struct slice t)
+{
+	iter_seek(INNER(it), t);
+}
+
+static void ti_next(struct iter *it)
+{
+	iter_next(INNER(it));
+}
+
+static void ti_prev(struct iter *it)
+{
+	iter_prev(INNER(it));
+}
+
+static struct slice ti_key(struct iter *it)
+{
+	return iter_key(INNER(it));
+}
+
+static struct slice ti_value(struct iter *it)
+{
+	return iter_value(INNER(it));
+}
+
+static int ti_status(struct iter *it)
+{
+	return iter_status(INNER(it));
+}
 
 static void ti_free(struct iter *base)
 {
@@ -293,8 +329,7 @@ static const struct iter_ops tc_iter_ops = {
 	.free = ti_free,
 };
 
-int table_cache_iter(struct table_cache *tc, uint64_t number,
-		     struct iter **out)
+int table_cache_iter(struct table_cache *tc, uint64_t number, struct iter **out)
 {
 	struct tc_entry *e;
 	int rc = pin(tc, number, &e);

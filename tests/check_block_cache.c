@@ -31,8 +31,9 @@ static int *val(int x)
 static void put(struct block_cache *c, uint64_t key, size_t charge)
 {
 	struct block_cache_handle *h;
-	ck_assert_int_eq(block_cache_insert(c, 1, key, val((int)key), charge,
-					    del, &h), 0);
+	ck_assert_int_eq(
+		block_cache_insert(c, 1, key, val((int)key), charge, del, &h),
+		0);
 	ck_assert_int_eq(*(int *)block_cache_value(h), (int)key);
 	block_cache_release(c, h);
 }
@@ -174,8 +175,9 @@ START_TEST(test_handle_survives_eviction)
 	/* entries held past capacity: usage goes over, then back under */
 	struct block_cache_handle *held[4];
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(block_cache_insert(c, 2, (uint64_t)i, val(i), 5,
-						    del, &held[i]), 0);
+		ck_assert_int_eq(block_cache_insert(c, 2, (uint64_t)i, val(i),
+						    5, del, &held[i]),
+				 0);
 	block_cache_stats(c, &st);
 	ck_assert_uint_eq(st.usage, 20);
 	for (int i = 0; i < 4; i++)
@@ -262,7 +264,8 @@ START_TEST(test_concurrent)
 	struct worker w[2] = { { c, 1, 0, 0 }, { c, 2, 0, 0 } };
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+		ck_assert_int_eq(
+			pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	ck_assert_uint_eq(w[0].bad + w[1].bad, 0);

@@ -32,21 +32,21 @@
  * in loops of thousands that dominates the run time. These report exactly
  * like them but only touch Check when they fail.
  */
-#define REQUIRE(c)                                                          \
-	do {                                                                \
-		if (!(c))                                                   \
-			ck_abort_msg("Assertion '%s' failed", #c);          \
+#define REQUIRE(c)                                                 \
+	do {                                                       \
+		if (!(c))                                          \
+			ck_abort_msg("Assertion '%s' failed", #c); \
 	} while (0)
-#define REQUIRE_OP(T, fmt, a, op, b)                                        \
-	do {                                                                \
-		T a_ = (T)(a), b_ = (T)(b);                                 \
-		if (!(a_ op b_))                                            \
-			ck_abort_msg("Assertion '%s %s %s' failed: " fmt    \
-				     " vs " fmt, #a, #op, #b, a_, b_);      \
+#define REQUIRE_OP(T, fmt, a, op, b)                                     \
+	do {                                                             \
+		T a_ = (T)(a), b_ = (T)(b);                              \
+		if (!(a_ op b_))                                         \
+			ck_abort_msg("Assertion '%s %s %s' failed: " fmt \
+				     " vs " fmt,                         \
+				     #a, #op, #b, a_, b_);               \
 	} while (0)
 #define REQUIRE_INT(a, op, b) REQUIRE_OP(long long, "%lld", a, op, b)
-#define REQUIRE_UINT(a, op, b) \
-	REQUIRE_OP(unsigned long long, "%llu", a, op, b)
+#define REQUIRE_UINT(a, op, b) REQUIRE_OP(unsigned long long, "%llu", a, op, b)
 
 /* ---- a wrapping env: counts open read files, injects failures ---- */
 
@@ -68,9 +68,9 @@ static int t_new_rfile(struct lsm_env *env, const char *path,
 		return rc;
 	int n = __atomic_add_fetch(&t->open_rfiles, 1, __ATOMIC_SEQ_CST);
 	int m = __atomic_load_n(&t->max_open_rfiles, __ATOMIC_SEQ_CST);
-	while (n > m && !__atomic_compare_exchange_n(&t->max_open_rfiles, &m, n,
-						     false, __ATOMIC_SEQ_CST,
-						     __ATOMIC_SEQ_CST))
+	while (n > m &&
+	       !__atomic_compare_exchange_n(&t->max_open_rfiles, &m, n, false,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 		;
 	return 0;
 }
@@ -82,8 +82,8 @@ static void t_rfile_close(struct env_rfile *f)
 	env_posix()->rfile_close(f);
 }
 
-static int t_rfile_read(struct env_rfile *f, uint64_t off, void *buf,
-			size_t n, size_t *got)
+static int t_rfile_read(struct env_rfile *f, uint64_t off, void *buf, size_t n,
+			size_t *got)
 {
 	struct test_env *t = (struct test_env *)f->env;
 	if (t->fail_reads)
@@ -240,10 +240,13 @@ static struct model model_gen(uint64_t seed, size_t nkeys, int vmode)
 			for (size_t j = 0; j < vlen; j++)
 				val[j] = (vmode & RANDOM)
 						 ? (char)rng(&s)
-						 : "the quick brown fox "[(j + i) % 20];
+						 : "the quick brown fox "[(j +
+									   i) %
+									  20];
 			bool del = rng(&s) % 100 < 15;
 			model_add(&m, slice_make(ukey, (size_t)n + suffix),
-				  10 * i + (uint64_t)seq_off[3 - versions + v] + 1,
+				  10 * i + (uint64_t)seq_off[3 - versions + v] +
+					  1,
 				  del ? TYPE_DELETE : TYPE_VALUE,
 				  slice_make(val, del ? 0 : vlen));
 		}
@@ -311,7 +314,8 @@ static void build(const struct model *m, const struct lsm_options *o,
 	uint64_t raw = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		REQUIRE_INT(sst_builder_add(b, buf_slice(&m->e[i].ikey),
-						 buf_slice(&m->e[i].value)), ==, 0);
+					    buf_slice(&m->e[i].value)),
+			    ==, 0);
 		raw += m->e[i].ikey.len + m->e[i].value.len;
 		/* not monotonic (a full block shrinks when compressed), but
 		 * bounded by what was added plus per-entry overhead */
@@ -368,7 +372,8 @@ START_TEST(test_block_roundtrip)
 		ikey_of(&k, 2 * i, 7);
 		snprintf(v, sizeof v, "v%u", i);
 		REQUIRE_INT(block_builder_add(&bb, buf_slice(&k),
-						   slice_make(v, strlen(v))), ==, 0);
+					      slice_make(v, strlen(v))),
+			    ==, 0);
 	}
 	size_t est = block_builder_size_estimate(&bb);
 	struct slice blk;
@@ -376,7 +381,8 @@ START_TEST(test_block_roundtrip)
 	REQUIRE_UINT(blk.len, ==, est);
 	/* 100 entries, a restart every 16: 7 restarts */
 	REQUIRE_UINT(decode_fixed32(blk.data + blk.len - 4), ==, 7);
-	REQUIRE_INT(block_builder_add(&bb, buf_slice(&k), buf_slice(&k)), ==, -EINVAL);
+	REQUIRE_INT(block_builder_add(&bb, buf_slice(&k), buf_slice(&k)), ==,
+		    -EINVAL);
 
 	struct iter *it;
 	REQUIRE_INT(block_iter_new(blk.data, blk.len, "t", 0, &it), ==, 0);
@@ -451,7 +457,8 @@ START_TEST(test_block_corrupt)
 	for (unsigned i = 0; i < 10; i++) {
 		ikey_of(&k, i, 1);
 		REQUIRE_INT(block_builder_add(&bb, buf_slice(&k),
-						   slice_make("val", 3)), ==, 0);
+					      slice_make("val", 3)),
+			    ==, 0);
 	}
 	REQUIRE_INT(block_builder_finish(&bb, &blk), ==, 0);
 	char *copy = malloc(blk.len);
@@ -459,7 +466,8 @@ START_TEST(test_block_corrupt)
 
 	/* restart count larger than the block */
 	encode_fixed32(copy + blk.len - 4, 1000);
-	REQUIRE_INT(block_iter_new(copy, blk.len, "x.sst", 4096, &it), ==, -EIO);
+	REQUIRE_INT(block_iter_new(copy, blk.len, "x.sst", 4096, &it), ==,
+		    -EIO);
 	REQUIRE_INT(log_lines, ==, 1);
 	ck_assert_str_eq(last_log, "lsm: corrupt block in 'x.sst' at offset "
 				   "4096: bad restart count");
@@ -499,9 +507,9 @@ START_TEST(test_roundtrip)
 {
 	int zstd = _i & 1;
 	enum values vm = (_i & 2) ? RANDOM : COMPRESSIBLE;
-	struct model m = model_gen(100 + (uint64_t)_i, 2500, vm);
-	struct lsm_options o = make_opt(1024, zstd ? LSM_COMPRESSION_ZSTD
-						   : LSM_COMPRESSION_NONE, 10);
+	struct model m = model_gen(100 + (uint64_t)_i, 1500, vm);
+	struct lsm_options o = make_opt(
+		1024, zstd ? LSM_COMPRESSION_ZSTD : LSM_COMPRESSION_NONE, 10);
 	struct sst_props p;
 	build(&m, &o, path_of(1), &p);
 	REQUIRE_INT(env->exists(env, path_of(1)), ==, 0);
@@ -510,7 +518,11 @@ START_TEST(test_roundtrip)
 	REQUIRE_INT(env->exists(env, tmp), ==, -ENOENT);
 
 	struct sst_reader *r;
-	REQUIRE_INT(sst_reader_open(env, path_of(1), 1, NULL, NULL, &r), ==, 0);
+	/* half the configurations read through a block cache */
+	struct block_cache *bc = NULL;
+	if (_i >= 2)
+		REQUIRE_INT(block_cache_new(1 << 20, &bc), ==, 0);
+	REQUIRE_INT(sst_reader_open(env, path_of(1), 1, bc, NULL, &r), ==, 0);
 	const struct sst_props *rp = sst_reader_props(r);
 	uint64_t tomb = 0, kb = 0, vb = 0;
 	for (size_t i = 0; i < m.n; i++) {
@@ -531,7 +543,7 @@ START_TEST(test_roundtrip)
 	REQUIRE_UINT(fsize, ==, p.file_size);
 	REQUIRE(slice_eq(buf_slice(&rp->smallest), buf_slice(&m.e[0].ikey)));
 	REQUIRE(slice_eq(buf_slice(&rp->largest),
-			   buf_slice(&m.e[m.n - 1].ikey)));
+			 buf_slice(&m.e[m.n - 1].ikey)));
 	uint64_t min_seq = SEQ_MAX, max_seq = 0;
 	for (size_t k = 0; k < m.n; k++) {
 		uint64_t seq = ikey_seq(buf_slice(&m.e[k].ikey));
@@ -548,7 +560,8 @@ START_TEST(test_roundtrip)
 	if (zstd && vm == COMPRESSIBLE)
 		REQUIRE_UINT(rp->stored_data_bytes, <, rp->raw_data_bytes / 2);
 	else
-		REQUIRE_UINT(rp->stored_data_bytes, ==, rp->raw_data_bytes + trailers);
+		REQUIRE_UINT(rp->stored_data_bytes, ==,
+			     rp->raw_data_bytes + trailers);
 
 	/* every entry, forward and backward */
 	struct iter *it;
@@ -581,13 +594,18 @@ START_TEST(test_roundtrip)
 	for (size_t k = 0; k < m.nkeys + 2; k++) {
 		int n = snprintf(ukey, sizeof ukey, "b%06zu", 2 * k + 1);
 		REQUIRE_INT(sst_reader_get(r, slice_make(ukey, (size_t)n),
-						SEQ_MAX, NULL, NULL), ==, LOOKUP_NOT_FOUND);
+					   SEQ_MAX, NULL, NULL),
+			    ==, LOOKUP_NOT_FOUND);
 	}
-	static const char *outside[] = { "", "a", "azzzz", "b", "c", "\xff\xff" };
+	static const char *outside[] = {
+		"", "a", "azzzz", "b", "c", "\xff\xff"
+	};
 	for (size_t k = 0; k < 6; k++)
-		REQUIRE_INT(sst_reader_get(r, slice_make(outside[k],
-							      strlen(outside[k])),
-						SEQ_MAX, NULL, NULL), ==, LOOKUP_NOT_FOUND);
+		REQUIRE_INT(sst_reader_get(
+				    r,
+				    slice_make(outside[k], strlen(outside[k])),
+				    SEQ_MAX, NULL, NULL),
+			    ==, LOOKUP_NOT_FOUND);
 
 	REQUIRE_INT(sst_reader_verify(r, stderr), ==, 0);
 	FILE *out = tmpfile();
@@ -605,6 +623,7 @@ START_TEST(test_roundtrip)
 	REQUIRE_UINT(blocks, ==, rp->data_blocks);
 	REQUIRE_INT(log_lines, ==, 0);
 	sst_reader_free(r);
+	block_cache_free(bc);
 	sst_props_release(&p);
 	model_free(&m);
 }
@@ -638,12 +657,13 @@ START_TEST(test_iter_model)
 		case 2: {
 			/* a random key in or around the table */
 			char k[16];
-			int n = snprintf(k, sizeof k, "b%06llu",
-					 (unsigned long long)(rng(&s) %
-							      (2 * m.nkeys + 4)));
+			int n = snprintf(
+				k, sizeof k, "b%06llu",
+				(unsigned long long)(rng(&s) %
+						     (2 * m.nkeys + 4)));
 			buf_clear(&target);
-			ikey_append(&target, k, (size_t)n, rng(&s) % (10 * m.nkeys),
-				    TYPE_SEEK);
+			ikey_append(&target, k, (size_t)n,
+				    rng(&s) % (10 * m.nkeys), TYPE_SEEK);
 			iter_seek(it, buf_slice(&target));
 			pos = model_lower_bound(&m, buf_slice(&target));
 			break;
@@ -692,39 +712,52 @@ START_TEST(test_get_versions)
 		struct model m = { NULL, 0, 0 };
 		model_add(&m, slice_make("a", 1), 10, TYPE_VALUE,
 			  slice_make("v10", 3));
-		model_add(&m, slice_make("a", 1), 7, TYPE_DELETE, slice_make("", 0));
-		model_add(&m, slice_make("a", 1), 5, TYPE_VALUE, slice_make("v5", 2));
+		model_add(&m, slice_make("a", 1), 7, TYPE_DELETE,
+			  slice_make("", 0));
+		model_add(&m, slice_make("a", 1), 5, TYPE_VALUE,
+			  slice_make("v5", 2));
 		model_add(&m, slice_make("ab", 2), 4, TYPE_VALUE,
 			  slice_make("", 0));
-		model_add(&m, slice_make("b", 1), 3, TYPE_VALUE, slice_make("vb", 2));
+		model_add(&m, slice_make("b", 1), 3, TYPE_VALUE,
+			  slice_make("vb", 2));
 		struct lsm_options o = make_opt(bs, LSM_COMPRESSION_ZSTD, 10);
 		build(&m, &o, path_of(3), NULL);
 		struct sst_counters c = { 0 };
 		struct sst_reader *r;
-		REQUIRE_INT(sst_reader_open(env, path_of(3), 3, NULL, &c, &r), ==, 0);
-		REQUIRE_UINT(sst_reader_props(r)->data_blocks, ==, bs == 1 ? 5 : 1);
+		REQUIRE_INT(sst_reader_open(env, path_of(3), 3, NULL, &c, &r),
+			    ==, 0);
+		REQUIRE_UINT(sst_reader_props(r)->data_blocks, ==,
+			     bs == 1 ? 5 : 1);
 		char *v;
 		size_t n;
-		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), SEQ_MAX,
-						&v, &n), ==, LOOKUP_FOUND);
+		REQUIRE_INT(
+			sst_reader_get(r, slice_make("a", 1), SEQ_MAX, &v, &n),
+			==, LOOKUP_FOUND);
 		ck_assert_str_eq(v, "v10");
 		REQUIRE_UINT(n, ==, 3);
 		free(v);
-		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 10, &v, &n), ==, LOOKUP_FOUND);
+		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 10, &v, &n),
+			    ==, LOOKUP_FOUND);
 		free(v);
-		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 9, &v, &n), ==, LOOKUP_DELETED);
-		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 7, &v, &n), ==, LOOKUP_DELETED);
-		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 6, &v, &n), ==, LOOKUP_FOUND);
+		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 9, &v, &n),
+			    ==, LOOKUP_DELETED);
+		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 7, &v, &n),
+			    ==, LOOKUP_DELETED);
+		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 6, &v, &n),
+			    ==, LOOKUP_FOUND);
 		ck_assert_str_eq(v, "v5");
 		free(v);
-		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 4, &v, &n), ==, LOOKUP_NOT_FOUND);
-		REQUIRE_INT(sst_reader_get(r, slice_make("ab", 2), 4, &v, &n), ==, LOOKUP_FOUND);
+		REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), 4, &v, &n),
+			    ==, LOOKUP_NOT_FOUND);
+		REQUIRE_INT(sst_reader_get(r, slice_make("ab", 2), 4, &v, &n),
+			    ==, LOOKUP_FOUND);
 		REQUIRE_UINT(n, ==, 0);
 		ck_assert_str_eq(v, "");
 		free(v);
-		REQUIRE_INT(sst_reader_get(r, slice_make("b", 1), 2, &v, &n), ==, LOOKUP_NOT_FOUND);
-		REQUIRE_INT(sst_reader_get(r, slice_make("aa", 2), 100, &v,
-						&n), ==, LOOKUP_NOT_FOUND);
+		REQUIRE_INT(sst_reader_get(r, slice_make("b", 1), 2, &v, &n),
+			    ==, LOOKUP_NOT_FOUND);
+		REQUIRE_INT(sst_reader_get(r, slice_make("aa", 2), 100, &v, &n),
+			    ==, LOOKUP_NOT_FOUND);
 		REQUIRE_UINT(c.bloom_checks, ==, 9);
 		/* absent keys are mostly answered by the filter */
 		uint64_t blocks = c.blocks_read;
@@ -732,7 +765,8 @@ START_TEST(test_get_versions)
 		for (int i = 0; i < 1000; i++) {
 			int kl = snprintf(k, sizeof k, "zz%d", i);
 			REQUIRE_INT(sst_reader_get(r, slice_make(k, (size_t)kl),
-							SEQ_MAX, &v, &n), ==, LOOKUP_NOT_FOUND);
+						   SEQ_MAX, &v, &n),
+				    ==, LOOKUP_NOT_FOUND);
 		}
 		REQUIRE_UINT(c.bloom_checks, ==, 1009);
 		REQUIRE_UINT(c.bloom_useful, >=, 980);
@@ -823,8 +857,8 @@ START_TEST(test_empty_table)
 	REQUIRE_UINT(rp->entries, ==, 0);
 	REQUIRE_UINT(rp->data_blocks, ==, 0);
 	REQUIRE_UINT(rp->smallest.len, ==, 0);
-	REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), SEQ_MAX, NULL,
-					NULL), ==, LOOKUP_NOT_FOUND);
+	REQUIRE_INT(sst_reader_get(r, slice_make("a", 1), SEQ_MAX, NULL, NULL),
+		    ==, LOOKUP_NOT_FOUND);
 	struct iter *it;
 	REQUIRE_INT(sst_reader_iter_new(r, &it), ==, 0);
 	iter_seek_first(it);
@@ -860,43 +894,53 @@ START_TEST(test_builder_errors)
 
 	REQUIRE_INT(sst_builder_new(env, &o, path_of(7), 0, &b), ==, -EINVAL);
 	REQUIRE_INT(sst_builder_new(env, &o, "/nonexistent/dir/1.sst",
-					 SST_REASON_FLUSH, &b), ==, -ENOENT);
+				    SST_REASON_FLUSH, &b),
+		    ==, -ENOENT);
 
 	/* out of order: sticky, nothing installed, the temp file removed */
-	REQUIRE_INT(sst_builder_new(env, &o, path_of(7),
-					 SST_REASON_COMPACTION, &b), ==, 0);
+	REQUIRE_INT(
+		sst_builder_new(env, &o, path_of(7), SST_REASON_COMPACTION, &b),
+		==, 0);
 	REQUIRE(tmp_exists(7));
-	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("x", 1)), ==, 0);
-	REQUIRE_INT(sst_builder_add(b, buf_slice(&k2), slice_make("x", 1)), ==, -EINVAL);
-	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("x", 1)), ==, -EINVAL);
+	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("x", 1)), ==,
+		    0);
+	REQUIRE_INT(sst_builder_add(b, buf_slice(&k2), slice_make("x", 1)), ==,
+		    -EINVAL);
+	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("x", 1)), ==,
+		    -EINVAL);
 	REQUIRE_INT(sst_builder_finish(b, NULL), ==, -EINVAL);
 	sst_builder_free(b);
 	REQUIRE(!tmp_exists(7));
 	REQUIRE_INT(env->exists(env, path_of(7)), ==, -ENOENT);
 
 	/* the same key twice, a short key, an unknown type */
-	REQUIRE_INT(sst_builder_new(env, &o, path_of(7), SST_REASON_FLUSH,
-					 &b), ==, 0);
-	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("", 0)), ==, 0);
-	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("", 0)), ==, -EINVAL);
+	REQUIRE_INT(sst_builder_new(env, &o, path_of(7), SST_REASON_FLUSH, &b),
+		    ==, 0);
+	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("", 0)), ==,
+		    0);
+	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("", 0)), ==,
+		    -EINVAL);
 	sst_builder_free(b);
-	REQUIRE_INT(sst_builder_new(env, &o, path_of(7), SST_REASON_FLUSH,
-					 &b), ==, 0);
-	REQUIRE_INT(sst_builder_add(b, slice_make("short", 5),
-					 slice_make("", 0)), ==, -EINVAL);
+	REQUIRE_INT(sst_builder_new(env, &o, path_of(7), SST_REASON_FLUSH, &b),
+		    ==, 0);
+	REQUIRE_INT(
+		sst_builder_add(b, slice_make("short", 5), slice_make("", 0)),
+		==, -EINVAL);
 	sst_builder_free(b);
-	REQUIRE_INT(sst_builder_new(env, &o, path_of(7), SST_REASON_FLUSH,
-					 &b), ==, 0);
+	REQUIRE_INT(sst_builder_new(env, &o, path_of(7), SST_REASON_FLUSH, &b),
+		    ==, 0);
 	buf_clear(&k2);
 	ikey_append(&k2, "a", 1, 5, (enum entry_type)7);
-	REQUIRE_INT(sst_builder_add(b, buf_slice(&k2), slice_make("", 0)), ==, -EINVAL);
+	REQUIRE_INT(sst_builder_add(b, buf_slice(&k2), slice_make("", 0)), ==,
+		    -EINVAL);
 	sst_builder_free(b);
 	REQUIRE(!tmp_exists(7));
 
 	/* finishing twice */
-	REQUIRE_INT(sst_builder_new(env, &o, path_of(7), SST_REASON_FLUSH,
-					 &b), ==, 0);
-	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("", 0)), ==, 0);
+	REQUIRE_INT(sst_builder_new(env, &o, path_of(7), SST_REASON_FLUSH, &b),
+		    ==, 0);
+	REQUIRE_INT(sst_builder_add(b, buf_slice(&k1), slice_make("", 0)), ==,
+		    0);
 	REQUIRE_INT(sst_builder_finish(b, NULL), ==, 0);
 	REQUIRE_INT(sst_builder_finish(b, NULL), ==, -EINVAL);
 	sst_builder_free(b);
@@ -917,8 +961,8 @@ START_TEST(test_builder_io_errors)
 	int want = _i < 2 ? -ENOSPC : -EIO;
 	if (_i == 0)
 		tenv.appends_left = 20;
-	REQUIRE_INT(sst_builder_new(env, &o, path_of(8), SST_REASON_FLUSH,
-					 &b), ==, 0);
+	REQUIRE_INT(sst_builder_new(env, &o, path_of(8), SST_REASON_FLUSH, &b),
+		    ==, 0);
 	int first = 0;
 	for (size_t i = 0; i < m.n; i++) {
 		int rc = sst_builder_add(b, buf_slice(&m.e[i].ikey),
@@ -948,9 +992,11 @@ START_TEST(test_read_errors)
 	struct lsm_options o = make_opt(1024, LSM_COMPRESSION_NONE, 10);
 	build(&m, &o, path_of(9), NULL);
 	struct sst_reader *r;
-	REQUIRE_INT(sst_reader_open(env, path_of(10), 10, NULL, NULL, &r), ==, -ENOENT);
+	REQUIRE_INT(sst_reader_open(env, path_of(10), 10, NULL, NULL, &r), ==,
+		    -ENOENT);
 	tenv.fail_reads = 1;
-	REQUIRE_INT(sst_reader_open(env, path_of(9), 9, NULL, NULL, &r), ==, -EIO);
+	REQUIRE_INT(sst_reader_open(env, path_of(9), 9, NULL, NULL, &r), ==,
+		    -EIO);
 	tenv.fail_reads = 0;
 	REQUIRE_INT(sst_reader_open(env, path_of(9), 9, NULL, NULL, &r), ==, 0);
 	REQUIRE_INT(tenv.open_rfiles, ==, 1);
@@ -975,6 +1021,9 @@ END_TEST
 
 static void write_bytes(const char *path, const char *data, size_t n)
 {
+	/* a new file, not a truncated one: ext4 flushes a file that was
+	 * truncated and rewritten when it is closed, which is slow */
+	unlink(path);
 	FILE *f = fopen(path, "wb");
 	ck_assert_ptr_nonnull(f);
 	REQUIRE_UINT(fwrite(data, 1, n, f), ==, n);
@@ -1013,7 +1062,8 @@ static bool read_all(struct sst_reader *r, const struct model *m)
 		}
 		REQUIRE_INT(got, ==, want);
 		if (got == LOOKUP_FOUND) {
-			REQUIRE(slice_eq(slice_make(v, n), buf_slice(&e->value)));
+			REQUIRE(slice_eq(slice_make(v, n),
+					 buf_slice(&e->value)));
 			free(v);
 		}
 	}
@@ -1023,7 +1073,8 @@ static bool read_all(struct sst_reader *r, const struct model *m)
 /* Flip every byte of a small table in turn: each flip is caught. */
 START_TEST(test_flip_every_byte)
 {
-	struct model m = model_gen(21, 40, SMALL | (_i ? RANDOM : COMPRESSIBLE));
+	struct model m =
+		model_gen(21, 40, SMALL | (_i ? RANDOM : COMPRESSIBLE));
 	struct lsm_options o = make_opt(256, LSM_COMPRESSION_ZSTD, 10);
 	struct sst_props p;
 	build(&m, &o, path_of(11), &p);
@@ -1054,8 +1105,9 @@ START_TEST(test_flip_every_byte)
 		REQUIRE_INT(sst_reader_verify(r, devnull), ==, -EIO);
 		fclose(devnull);
 		ck_assert_msg(failed, "flip at offset %zu not detected", off);
-		ck_assert_ptr_nonnull(strstr(last_log, "corrupt block in "
-						       "'000012.sst' at offset"));
+		ck_assert_ptr_nonnull(strstr(last_log,
+					     "corrupt block in "
+					     "'000012.sst' at offset"));
 		read_fail++;
 		sst_reader_free(r);
 	}
@@ -1079,11 +1131,13 @@ START_TEST(test_truncated)
 	size_t size;
 	REQUIRE_INT(env_read_file(env, path_of(13), &orig, &size), ==, 0);
 	/* every length near the ends, a sample in between */
-	for (size_t len = 0; len < size; len += len < 100 || len + 300 > size ? 1 : 29) {
+	for (size_t len = 0; len < size;
+	     len += len < 100 || len + 300 > size ? 1 : 29) {
 		write_bytes(path_of(14), orig, len);
 		struct sst_reader *r;
-		REQUIRE_INT(sst_reader_open(env, path_of(14), 0, NULL, NULL,
-						 &r), ==, -EIO);
+		REQUIRE_INT(
+			sst_reader_open(env, path_of(14), 0, NULL, NULL, &r),
+			==, -EIO);
 		ck_assert_ptr_nonnull(strstr(last_log, "'000014.sst'"));
 		FILE *out = fopen("/dev/null", "w");
 		REQUIRE_INT(sst_dump(env, path_of(14), out), ==, -EIO);
@@ -1093,7 +1147,8 @@ START_TEST(test_truncated)
 	memset(orig + 10, 0, 100);
 	write_bytes(path_of(14), orig, size);
 	struct sst_reader *r;
-	REQUIRE_INT(sst_reader_open(env, path_of(14), 0, NULL, NULL, &r), ==, 0);
+	REQUIRE_INT(sst_reader_open(env, path_of(14), 0, NULL, NULL, &r), ==,
+		    0);
 	REQUIRE(read_all(r, &m));
 	sst_reader_free(r);
 	free(orig);
@@ -1106,7 +1161,8 @@ START_TEST(test_dump)
 	struct model m = { NULL, 0, 0 };
 	model_add(&m, slice_make("hello", 5), 9, TYPE_VALUE,
 		  slice_make("world", 5));
-	model_add(&m, slice_make("it's\n", 5), 8, TYPE_DELETE, slice_make("", 0));
+	model_add(&m, slice_make("it's\n", 5), 8, TYPE_DELETE,
+		  slice_make("", 0));
 	char big[3000];
 	memset(big, 'z', sizeof big);
 	model_add(&m, slice_make("zzz", 3), 7, TYPE_VALUE,
@@ -1126,7 +1182,8 @@ START_TEST(test_dump)
 	ck_assert_ptr_nonnull(strstr(text, "sstable '000015.sst'"));
 	ck_assert_ptr_nonnull(strstr(text, "data block 0 at offset 0: stored"));
 	ck_assert_ptr_nonnull(strstr(text, "'hello' seq 9 put value_len 5"));
-	ck_assert_ptr_nonnull(strstr(text, "'it\\x27s\\x0a' seq 8 del value_len 0"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "'it\\x27s\\x0a' seq 8 del value_len 0"));
 	ck_assert_ptr_nonnull(strstr(text, "'zzz' seq 7 put value_len 3000"));
 	ck_assert_ptr_nonnull(strstr(text, ", zstd, crc ok"));
 	ck_assert_ptr_nonnull(strstr(text, ", none, crc ok"));
@@ -1142,7 +1199,8 @@ START_TEST(test_dump)
 	char *orig;
 	REQUIRE_INT(env_read_file(env, path_of(15), &orig, &n), ==, 0);
 	struct sst_reader *r;
-	REQUIRE_INT(sst_reader_open(env, path_of(15), 0, NULL, NULL, &r), ==, 0);
+	REQUIRE_INT(sst_reader_open(env, path_of(15), 0, NULL, NULL, &r), ==,
+		    0);
 	struct iter *it;
 	REQUIRE_INT(sst_reader_iter_new(r, &it), ==, 0);
 	iter_seek_first(it);
@@ -1202,8 +1260,9 @@ static void tc_check(struct table_cache *tc, int t, int i)
 	char k[32], *v;
 	size_t n;
 	int kl = snprintf(k, sizeof k, "t%02d-%04d", t, i);
-	REQUIRE_INT(table_cache_get(tc, (uint64_t)t,
-					 slice_make(k, (size_t)kl), SEQ_MAX, &v, &n), ==, LOOKUP_FOUND);
+	REQUIRE_INT(table_cache_get(tc, (uint64_t)t, slice_make(k, (size_t)kl),
+				    SEQ_MAX, &v, &n),
+		    ==, LOOKUP_FOUND);
 	REQUIRE(slice_eq(slice_make(v, n), slice_make(k, (size_t)kl)));
 	free(v);
 }
@@ -1217,7 +1276,8 @@ START_TEST(test_table_cache_bound)
 	REQUIRE_INT(table_cache_new(env, dir, 4, bc, &tc), ==, 0);
 	uint64_t s = 5;
 	for (int i = 0; i < 2000; i++)
-		tc_check(tc, 1 + (int)(rng(&s) % NTABLES), (int)(rng(&s) % 100));
+		tc_check(tc, 1 + (int)(rng(&s) % NTABLES),
+			 (int)(rng(&s) % 100));
 	REQUIRE_INT(tenv.max_open_rfiles, <=, 4);
 	REQUIRE_INT(tenv.open_rfiles, ==, 4);
 	REQUIRE_INT(table_cache_open_count(tc), ==, 4);
@@ -1225,18 +1285,22 @@ START_TEST(test_table_cache_bound)
 	/* absent keys and tables */
 	char *v;
 	size_t n;
-	REQUIRE_INT(table_cache_get(tc, 3, slice_make("t03-9999", 8),
-					 SEQ_MAX, &v, &n), ==, LOOKUP_NOT_FOUND);
-	REQUIRE_INT(table_cache_get(tc, 99, slice_make("x", 1), SEQ_MAX,
-					 &v, &n), ==, -ENOENT);
+	REQUIRE_INT(table_cache_get(tc, 3, slice_make("t03-9999", 8), SEQ_MAX,
+				    &v, &n),
+		    ==, LOOKUP_NOT_FOUND);
+	REQUIRE_INT(
+		table_cache_get(tc, 99, slice_make("x", 1), SEQ_MAX, &v, &n),
+		==, -ENOENT);
 	REQUIRE_INT(table_cache_open_count(tc), <=, 4);
 
 	/* iterators pin their readers; others keep cycling under the bound */
 	struct iter *its[3];
 	for (int t = 0; t < 3; t++)
-		REQUIRE_INT(table_cache_iter(tc, (uint64_t)t + 1, &its[t]), ==, 0);
+		REQUIRE_INT(table_cache_iter(tc, (uint64_t)t + 1, &its[t]), ==,
+			    0);
 	for (int i = 0; i < 500; i++)
-		tc_check(tc, 1 + (int)(rng(&s) % NTABLES), (int)(rng(&s) % 100));
+		tc_check(tc, 1 + (int)(rng(&s) % NTABLES),
+			 (int)(rng(&s) % 100));
 	REQUIRE_INT(tenv.max_open_rfiles, <=, 4);
 	for (int t = 0; t < 3; t++) {
 		int i = 0;
@@ -1245,7 +1309,7 @@ START_TEST(test_table_cache_bound)
 		     iter_next(its[t]), i++) {
 			int kl = snprintf(k, sizeof k, "t%02d-%04d", t + 1, i);
 			REQUIRE(slice_eq(ikey_user(iter_key(its[t])),
-					   slice_make(k, (size_t)kl)));
+					 slice_make(k, (size_t)kl)));
 		}
 		REQUIRE_INT(i, ==, 100);
 	}
@@ -1258,8 +1322,9 @@ START_TEST(test_table_cache_bound)
 	for (int t = 0; t < 3; t++)
 		iter_free(its[t]);
 	REQUIRE_INT(table_cache_open_count(tc), <=, 3);
-	REQUIRE_INT(table_cache_get(tc, 2, slice_make("t02-0001", 8),
-					 SEQ_MAX, &v, &n), ==, -ENOENT);
+	REQUIRE_INT(table_cache_get(tc, 2, slice_make("t02-0001", 8), SEQ_MAX,
+				    &v, &n),
+		    ==, -ENOENT);
 	table_cache_evict(tc, 2);  /* not cached: no-op */
 	table_cache_evict(tc, 77); /* never cached */
 
@@ -1289,7 +1354,8 @@ START_TEST(test_table_cache_all_pinned)
 	REQUIRE_INT(table_cache_new(env, dir, 2, NULL, &tc), ==, 0);
 	struct iter *its[3];
 	for (int t = 0; t < 3; t++)
-		REQUIRE_INT(table_cache_iter(tc, (uint64_t)t + 1, &its[t]), ==, 0);
+		REQUIRE_INT(table_cache_iter(tc, (uint64_t)t + 1, &its[t]), ==,
+			    0);
 	/* all pinned: the third is opened past the bound rather than wait */
 	REQUIRE_INT(table_cache_open_count(tc), ==, 3);
 	iter_free(its[2]);
@@ -1349,8 +1415,8 @@ START_TEST(test_table_cache_concurrent)
 	struct tc_worker w[2] = { { tc, 1 }, { tc, 2 } };
 	pthread_t th[2];
 	for (int i = 0; i < 2; i++)
-		REQUIRE_INT(pthread_create(&th[i], NULL, tc_worker_main,
-						&w[i]), ==, 0);
+		REQUIRE_INT(pthread_create(&th[i], NULL, tc_worker_main, &w[i]),
+			    ==, 0);
 	for (int i = 0; i < 2; i++) {
 		void *res;
 		pthread_join(th[i], &res);

@@ -48,6 +48,8 @@ is_mounted() {
 lib_cleanup() {
 	rc=$?
 	set +e
+	# a reader that went away must not stop the cleanup half-way
+	trap '' PIPE
 	cd /
 	if is_mounted; then
 		fusermount3 -u "$MNT" 2>/dev/null ||

@@ -11,11 +11,16 @@ mkdir -p "$MNT/dir/sub"
 echo meta >"$MNT/dir/sub/file"
 mv "$MNT/dir/sub" "$MNT/moved"
 sync "$MNT/moved/file" || fail "sync FILE"
-# several writers fsync at once
+# several writers fsync at once (wait for them by pid: a bare wait would
+# wait for the daemon too)
+pids=
 for i in 1 2 3 4 5 6 7 8; do
 	dd if=/dev/zero of="$MNT/par$i" bs=4k count=64 conv=fsync 2>/dev/null &
+	pids="$pids $!"
 done
-wait
+for p in $pids; do
+	wait "$p" || fail "parallel dd conv=fsync"
+done
 sync -f "$MNT" || fail "syncfs"
 
 # a second mount of the same store is refused while the first runs

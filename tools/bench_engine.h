@@ -68,6 +68,9 @@ struct bench_engine {
 	/* Looks key up; on 0 stores the value's length in *vlen. */
 	int (*get)(struct bench_db *db, const char *key, size_t klen,
 		   size_t *vlen);
+	/* Full manual compaction: flush, then merge everything into the
+	 * deepest level, dropping shadowed versions and tombstones. */
+	int (*compact)(struct bench_db *db);
 	/* An iterator over the latest state. */
 	int (*iter_new)(struct bench_db *db, struct bench_iter **out);
 	void (*iter_seek)(struct bench_iter *it, const char *key, size_t klen);

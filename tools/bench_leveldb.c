@@ -139,6 +139,12 @@ static int ldb_get(struct bench_db *b, const char *key, size_t klen,
 	return 0;
 }
 
+static int ldb_compact(struct bench_db *b)
+{
+	leveldb_compact_range(b->db, NULL, 0, NULL, 0);
+	return 0;
+}
+
 static int ldb_iter_new(struct bench_db *b, struct bench_iter **out)
 {
 	struct bench_iter *it = malloc(sizeof *it);
@@ -204,6 +210,7 @@ static const struct bench_engine leveldb_engine = {
 	.put = ldb_put,
 	.del = ldb_del,
 	.get = ldb_get,
+	.compact = ldb_compact,
 	.iter_new = ldb_iter_new,
 	.iter_seek = ldb_iter_seek,
 	.iter_seek_first = ldb_iter_seek_first,

@@ -119,6 +119,11 @@ static int lsm_bench_get(struct bench_db *b, const char *key, size_t klen,
 	return rc;
 }
 
+static int lsm_bench_compact(struct bench_db *b)
+{
+	return lsm_compact(b->db, NULL, NULL);
+}
+
 static int lsm_bench_iter_new(struct bench_db *b, struct bench_iter **out)
 {
 	struct bench_iter *it = malloc(sizeof *it);
@@ -199,6 +204,7 @@ static const struct bench_engine lsm_engine = {
 	.put = lsm_bench_put,
 	.del = lsm_bench_del,
 	.get = lsm_bench_get,
+	.compact = lsm_bench_compact,
 	.iter_new = lsm_bench_iter_new,
 	.iter_seek = lsm_bench_iter_seek,
 	.iter_seek_first = lsm_bench_iter_seek_first,

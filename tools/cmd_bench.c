@@ -43,9 +43,11 @@
 #define BENCH_SEEK_NEXTS 10
 #define BENCH_VALUE_SOURCE (1u << 20)
 #define BENCH_CHUNK 100
+/* keep in step with the help text */
 #define BENCH_DEFAULT_LIST                                                   \
 	"fillseq,fillsync,fillsync:2,fillrandom,overwrite,readrandom,"       \
-	"readmissing,readseq,seekrandom,readwhilewriting,deleterandom"
+	"readmissing,readseq,seekrandom,readwhilewriting,deleterandom,"   \
+	"compact"
 
 enum wl_kind {
 	WL_FILLSEQ,
@@ -58,6 +60,7 @@ enum wl_kind {
 	WL_SEEKRANDOM,
 	WL_DELETERANDOM,
 	WL_READWHILEWRITING,
+	WL_COMPACT,
 	WL_NKINDS
 };
 
@@ -76,6 +79,7 @@ static const struct wl_info {
 	[WL_SEEKRANDOM] = { "seekrandom", false, false },
 	[WL_DELETERANDOM] = { "deleterandom", false, true },
 	[WL_READWHILEWRITING] = { "readwhilewriting", false, false },
+	[WL_COMPACT] = { "compact", false, false },
 };
 
 struct wl_spec {
@@ -106,6 +110,7 @@ struct wl_result {
 	double mean_us, p50_us, p99_us, p999_us;
 	uint64_t writer_ops; /* readwhilewriting's writer */
 	int64_t writes, groups, sync_requests, wal_syncs; /* deltas or -1 */
+	int64_t cache_hits, cache_misses;                 /* deltas or -1 */
 	uint64_t disk_bytes; /* du of the store right after */
 };
 
@@ -236,7 +241,6 @@ struct engine_run {
 struct workload {
 	struct engine_run *run;
 	const struct wl_spec *spec;
-	int index;      /* position in --benchmarks, for the seeds */
 	uint64_t total; /* operations, split between the workers */
 	uint64_t keys;  /* keys are drawn from [0, keys) */
 	uint32_t *perm; /* fillrandom: every key once, in random order */
@@ -248,7 +252,6 @@ struct workload {
 
 struct worker {
 	struct workload *w;
-	int id;
 	bool writer; /* readwhilewriting's writer: runs until stop */
 	pthread_t tid;
 	uint64_t begin, end; /* operation numbers of this worker */
@@ -369,6 +372,9 @@ static int one_op(struct worker *wk, uint64_t i, char *key)
 		return op_seek(wk, key, splitmix64(&wk->rng) % w->keys);
 	case WL_READSEQ:
 		return op_next(wk);
+	case WL_COMPACT:
+		wk->what = "compact";
+		return r->e->compact(r->db);
 	case WL_NKINDS:
 		break;
 	}
@@ -464,7 +470,7 @@ static int run_workload(struct engine_run *r, const struct wl_spec *spec,
 			int index, struct wl_result *res)
 {
 	const struct bench_args *a = r->a;
-	struct workload w = { .run = r, .spec = spec, .index = index };
+	struct workload w = { .run = r, .spec = spec };
 	int nthreads = spec->threads ? spec->threads : a->threads;
 	uint64_t reads = a->reads ? a->reads : a->num;
 	w.keys = a->num;
@@ -482,6 +488,10 @@ static int run_workload(struct engine_run *r, const struct wl_spec *spec,
 		break;
 	case WL_READSEQ:
 		w.total = reads < a->num ? reads : a->num;
+		break;
+	case WL_COMPACT:
+		w.total = 1;
+		nthreads = 1;
 		break;
 	default:
 		w.total = a->num;
@@ -506,7 +516,6 @@ static int run_workload(struct engine_run *r, const struct wl_spec *spec,
 	int started = 0, rc = 0;
 	for (int t = 0; t < nworkers; t++) {
 		wk[t].w = &w;
-		wk[t].id = t;
 		wk[t].writer = t == nthreads;
 		wk[t].begin = wk[t].writer ? 0 : w.total * (uint64_t)t /
 							  (uint64_t)nthreads;
@@ -599,13 +608,22 @@ static void print_result(const struct wl_result *w, enum wl_kind kind)
 				      "%s%lld WAL syncs for %llu sync writes",
 				      n ? "; " : "", (long long)w->wal_syncs,
 				      (unsigned long long)w->ops);
+	if (!wl_info[kind].writes && kind != WL_COMPACT && w->cache_hits >= 0 &&
+	    w->cache_hits + w->cache_misses > 0)
+		n += (size_t)snprintf(notes + n, sizeof notes - n,
+				      "%sblock cache hits %.0f%%",
+				      n ? "; " : "",
+				      100.0 * (double)w->cache_hits /
+					      (double)(w->cache_hits +
+						       w->cache_misses));
 	if (w->threads > 1 && kind != WL_READWHILEWRITING)
 		snprintf(notes + n, sizeof notes - n, "%s%d threads",
 			 n ? "; " : "", w->threads);
 	if (w->err)
 		snprintf(notes, sizeof notes, "FAILED: %s", strerror(-w->err));
-	printf("%-18s %10.0f %9.3f %9.3f %9.3f %9.3f %8.1f %9.1f %4.0f%%  %s\n",
-	       w->label, (double)w->ops / secs, w->mean_us, w->p50_us,
+	printf("%-18s %10.*f %9.3f %9.3f %9.3f %9.3f %8.1f %9.1f %4.0f%%  %s\n",
+	       w->label, (double)w->ops / secs < 100 ? 2 : 0,
+	       (double)w->ops / secs, w->mean_us, w->p50_us,
 	       w->p99_us, w->p999_us, (double)w->bytes / secs / 1048576.0,
 	       (double)w->disk_bytes / 1048576.0, 100.0 * w->cpu_secs / secs,
 	       notes);
@@ -686,6 +704,12 @@ static int run_engine(const struct bench_args *a, const struct bench_engine *e,
 					   : -1;
 		w->wal_syncs = c0.wal_syncs >= 0 ? c1.wal_syncs - c0.wal_syncs
 						 : -1;
+		w->cache_hits = c0.cache_hits >= 0
+					? c1.cache_hits - c0.cache_hits
+					: -1;
+		w->cache_misses = c0.cache_misses >= 0
+					  ? c1.cache_misses - c0.cache_misses
+					  : -1;
 		w->disk_bytes = disk_usage(r.dir);
 		print_result(w, spec->kind);
 	}
@@ -820,9 +844,11 @@ static const struct wl_result *find_wl(const struct engine_result *r,
 static void print_row(const char *label, const double *v, int n,
 		      const char *fmt)
 {
-	printf("%-24s", label);
+	printf("%-28s", label);
 	for (int i = 0; i < n; i++) {
-		if (v[i] >= 0)
+		if (v[i] >= 0 && v[i] < 100 && !strcmp(fmt, "%12.0f"))
+			printf("%12.2f", v[i]); /* compact: a fraction per s */
+		else if (v[i] >= 0)
 			printf(fmt, v[i]);
 		else
 			printf("%12s", "n/a");
@@ -846,7 +872,7 @@ static void print_comparison(const struct bench_args *a,
 	for (int i = 0; i < n; i++)
 		printf("%s: %s\n", r[i].name,
 		       r[i].describe[0] ? r[i].describe : "did not run");
-	printf("%-24s", "workload");
+	printf("%-28s", "workload");
 	for (int i = 0; i < n; i++)
 		printf("%12s", r[i].name);
 	for (int i = 1; i < n; i++) {
@@ -864,7 +890,9 @@ static void print_comparison(const struct bench_args *a,
 		}
 		print_row(a->wl[k].label, v, n, "%12.0f");
 	}
-	printf("-- lower is better below; the ratio is still %s/peer --\n",
+	printf("-- lower is better below; the ratio is still %s/peer; cpu is "
+	       "all threads (background work included) per operation, less "
+	       "sensitive than ops/s to other load on the machine --\n",
 	       r[0].name);
 	for (int k = 0; k < a->nwl; k++) {
 		enum wl_kind kind = a->wl[k].kind;
@@ -881,6 +909,17 @@ static void print_comparison(const struct bench_args *a,
 				       : -1;
 		}
 		print_row(label, v, n, "%12.3f");
+	}
+	for (int k = 0; k < a->nwl; k++) {
+		char label[48];
+		snprintf(label, sizeof label, "cpu us/op %s", a->wl[k].label);
+		for (int i = 0; i < n; i++) {
+			const struct wl_result *w = find_wl(&r[i],
+							    a->wl[k].label);
+			v[i] = w && w->ops ? w->cpu_secs * 1e6 / (double)w->ops
+					   : -1;
+		}
+		print_row(label, v, n, "%12.2f");
 	}
 	for (int i = 0; i < n; i++)
 		v[i] = r[i].nwl ? (double)r[i].disk_bytes / 1048576.0 : -1;
@@ -1292,13 +1331,17 @@ const struct lsm_command cmd_bench = {
 	"use (all threads, so above 100% with background work); at the end,\n"
 	"bytes on disk, write amplification and peak RSS. Each engine runs in\n"
 	"its own child process.\n\n"
-	"  -b, --benchmarks=LIST   workloads, in order (default:\n"
-	"                          " BENCH_DEFAULT_LIST ")\n"
+	"  -b, --benchmarks=LIST   workloads, in order; by default\n"
+	"                          fillseq,fillsync,fillsync:2,fillrandom,\n"
+	"                          overwrite,readrandom,readmissing,readseq,\n"
+	"                          seekrandom,readwhilewriting,deleterandom,\n"
+	"                          compact\n"
 	"                          fillseq, fillrandom, overwrite, fillsync\n"
 	"                          (num/1000 synced writes), readrandom,\n"
 	"                          readmissing, readseq, seekrandom (seek + 10\n"
 	"                          next), deleterandom, readwhilewriting (one\n"
-	"                          writer + THREADS readers); NAME:N runs NAME\n"
+	"                          writer + THREADS readers), compact (full\n"
+	"                          manual compaction); NAME:N runs NAME\n"
 	"                          on N threads; fill* start from an empty store\n"
 	"  -n, --num=N             keys (default 1000000)\n"
 	"  -r, --reads=N           reads of the read workloads (default: num)\n"
