@@ -20,6 +20,11 @@
  *
  * Only the compaction thread and lsm_compact() compact; they take turns
  * through db->compact_running.
+ *
+ * A compaction that runs out of space (-ENOSPC) is not fatal: its outputs
+ * are deleted, its inputs stay, db->compact_nospace is set (writers that
+ * would wait for L0 to shrink get -ENOSPC) and the compaction thread tries
+ * again after a backoff, as the flush thread does. Other errors are sticky.
  */
 #include "config.h"
 #include "db_impl.h"
@@ -305,7 +310,7 @@ static int run_compaction(struct lsm_db *db, struct compaction *c)
 			rc = version_edit_set_compact_pointer(
 				&edit, c->level, buf_slice(&f->largest));
 		if (!rc)
-			rc = version_set_log_and_apply(db->vs, &edit, &db->mu);
+			rc = db_log_and_apply(db, &edit);
 		if (!rc)
 			stat_add(&db->stats.levels[out_level].trivial_moves, 1);
 		goto out;
@@ -340,7 +345,7 @@ static int run_compaction(struct lsm_db *db, struct compaction *c)
 				&edit, c->level,
 				buf_slice(&c->inputs[0].files[c->inputs[0].n - 1]->largest));
 		if (!rc)
-			rc = version_set_log_and_apply(db->vs, &edit, &db->mu);
+			rc = db_log_and_apply(db, &edit);
 	}
 	db_pending_remove(db, floor);
 	if (!rc) {
@@ -353,8 +358,18 @@ out:
 	set_being_compacted(c, false);
 	outputs_release(&out);
 	version_edit_release(&edit);
-	if (rc)
+	if (!rc) {
+		db->compact_nospace = false;
+	} else if (rc == -ENOSPC && !db->bg_error) {
+		if (!db->compact_nospace)
+			lsm_log("compacting level %d of '%s': %s; will retry",
+				c->level, db->dir, lsm_strerror(rc));
+		db->compact_nospace = true;
+		db->nospace_failures++;
+	} else {
 		db_set_bg_error(db, rc, "compacting");
+	}
+	/* also the outputs of a failed run (not after a sticky error) */
 	db_delete_obsolete_files(db);
 	pthread_cond_broadcast(&db->bg_cv);
 	return rc;
@@ -369,6 +384,7 @@ void db_maybe_schedule_compaction(struct lsm_db *db)
 void *db_compact_main(void *arg)
 {
 	struct lsm_db *db = arg;
+	uint64_t backoff = DB_NOSPACE_RETRY_MIN_US;
 	pthread_mutex_lock(&db->mu);
 	for (;;) {
 		struct compaction c;
@@ -389,10 +405,21 @@ void *db_compact_main(void *arg)
 			continue;
 		}
 		db->compact_running = true;
-		run_compaction(db, &c);
+		int rc = run_compaction(db, &c);
 		compaction_release(&c);
 		db->compact_running = false;
 		pthread_cond_broadcast(&db->bg_cv);
+		if (!rc) {
+			backoff = DB_NOSPACE_RETRY_MIN_US;
+		} else if (rc == -ENOSPC && !db->bg_error &&
+			   !db->shutting_down) {
+			/* out of space: give the disk time before the same
+			 * compaction is picked again */
+			db_timed_wait(db, &db->compact_cv, backoff);
+			backoff = backoff * 2 > DB_NOSPACE_RETRY_MAX_US
+					  ? DB_NOSPACE_RETRY_MAX_US
+					  : backoff * 2;
+		}
 	}
 	pthread_mutex_unlock(&db->mu);
 	return NULL;

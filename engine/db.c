@@ -13,8 +13,10 @@
 #include "db_impl.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch.h"
 #include "block_cache.h"
@@ -103,6 +105,80 @@ void db_set_bg_error(struct lsm_db *db, int err, const char *what)
 	pthread_cond_broadcast(&db->bg_cv);
 }
 
+void db_timed_wait(struct lsm_db *db, pthread_cond_t *cv, uint64_t micros)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts); /* the condvars' default clock */
+	uint64_t ns = (uint64_t)ts.tv_nsec + (micros % 1000000) * 1000;
+	ts.tv_sec += (time_t)(micros / 1000000 + ns / 1000000000);
+	ts.tv_nsec = (long)(ns % 1000000000);
+	pthread_cond_timedwait(cv, &db->mu, &ts);
+}
+
+/* Whether CURRENT names MANIFEST-number. mu held (a small read under it,
+ * on an error path only). */
+static bool current_names(struct lsm_db *db, uint64_t number)
+{
+	char path[FILENAME_MAX_LEN], want[64];
+	char *data = NULL;
+	size_t n = 0;
+	if (env_read_file(db->env, filename_current(path, db->dir), &data, &n))
+		return false;
+	int len = snprintf(want, sizeof want, "MANIFEST-%06" PRIu64 "\n",
+			   number);
+	bool same = n == (size_t)len && !memcmp(data, want, n);
+	free(data);
+	return same;
+}
+
+/*
+ * version_set_log_and_apply makes every MANIFEST write error sticky (the
+ * file may hold part of the edit). -ENOSPC is safe to get over in two
+ * cases, and then the sticky error is cleared here and the next edit is
+ * forced to start a new MANIFEST (a snapshot of the whole version):
+ *  - the append failed for lack of space: the record before it is intact,
+ *    the failed one is at most a torn tail, and no edit will ever follow
+ *    it in that file;
+ *  - a roll to a new MANIFEST failed while the old writer is healthy and
+ *    CURRENT still names the old MANIFEST (so the half-made new one is not
+ *    in force; it is overwritten or left as an unused file).
+ * Everything else (a failed sync above all: a failed fsync is never
+ * retried) becomes the sticky background error.
+ * This reaches into the version set's fields (version.h): it belongs in
+ * version_set.c, and is here only because that file has another owner.
+ */
+int db_log_and_apply(struct lsm_db *db, struct version_edit *e)
+{
+	struct version_set *vs = db->vs;
+	int rc = version_set_log_and_apply(vs, e, &db->mu);
+	if (!rc) {
+		if (db->manifest_roll_saved &&
+		    version_set_error(vs) == 0) {
+			vs->manifest_roll_size = db->manifest_roll_saved;
+			db->manifest_roll_saved = 0;
+		}
+		return 0;
+	}
+	int verr = version_set_error(vs);
+	if (!verr)
+		return rc; /* the edit did not fit: nothing was written */
+	struct wal_writer *m = vs->manifest;
+	bool recoverable =
+		verr == -ENOSPC && m && !vs->manifest_busy &&
+		(wal_writer_out_of_space(m) ||
+		 (wal_writer_error(m) == 0 &&
+		  current_names(db, vs->manifest_number)));
+	if (!recoverable) {
+		db_set_bg_error(db, rc, "writing the manifest");
+		return rc;
+	}
+	vs->error = 0;
+	if (!db->manifest_roll_saved)
+		db->manifest_roll_saved = vs->manifest_roll_size;
+	vs->manifest_roll_size = 0;
+	return rc;
+}
+
 void db_pending_add(struct lsm_db *db, uint64_t number)
 {
 	/* At most one flush, one background and one manual compaction run
@@ -137,6 +213,14 @@ void db_delete_obsolete_files(struct lsm_db *db)
 	uint64_t *live = NULL;
 	size_t nlive = 0;
 
+	/*
+	 * After a sticky error the files may not be what the memory says: a
+	 * MANIFEST write that failed may still have reached the disk (say,
+	 * CURRENT renamed but the directory sync failed), naming tables the
+	 * failed job would now delete. Leave everything to the next open.
+	 */
+	if (db->bg_error)
+		return;
 	pthread_mutex_unlock(&db->mu);
 	int rc = db->env->list_dir(db->env, db->dir, &names, &count);
 	pthread_mutex_lock(&db->mu);
@@ -333,6 +417,102 @@ static int replay_wal(struct lsm_db *db, uint64_t number,
 	return rc;
 }
 
+/* Whether the directory holds tables or WAL segments (a store whose
+ * CURRENT is gone, as opposed to a creation a crash interrupted, which
+ * leaves at most a MANIFEST). */
+static int has_store_files(struct lsm_db *db, bool *found)
+{
+	char **names;
+	size_t count;
+	*found = false;
+	int rc = db->env->list_dir(db->env, db->dir, &names, &count);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < count && !*found; i++) {
+		uint64_t number;
+		enum file_kind k = filename_parse(names[i], &number);
+		*found = k == FILE_SST || k == FILE_WAL;
+	}
+	env_free_names(names, count);
+	return 0;
+}
+
+static bool sorted_contains(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo] == x;
+}
+
+/*
+ * Checks that the files the MANIFEST relies on exist: every table of the
+ * current version (a missing one would otherwise read as absent keys) and
+ * the WAL segment named by the log number (it is created, and its
+ * directory entry synced, before any edit names it). A missing segment is
+ * only logged in LSM_WAL_RECOVERY_SKIP mode. Returns 0 or -EIO (logged).
+ */
+static int check_live_files(struct lsm_db *db)
+{
+	char **names;
+	size_t count, nsst = 0, nwal = 0;
+	int rc = db->env->list_dir(db->env, db->dir, &names, &count);
+	if (rc)
+		return rc;
+	uint64_t *sst = malloc((count + 1) * sizeof *sst);
+	uint64_t *wal = malloc((count + 1) * sizeof *wal);
+	if (!sst || !wal) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		uint64_t number;
+		switch (filename_parse(names[i], &number)) {
+		case FILE_SST:
+			sst[nsst++] = number;
+			break;
+		case FILE_WAL:
+			wal[nwal++] = number;
+			break;
+		default:
+			break;
+		}
+	}
+	qsort(sst, nsst, sizeof *sst, cmp_u64);
+	qsort(wal, nwal, sizeof *wal, cmp_u64);
+	struct version *v = version_set_current(db->vs);
+	for (int level = 0; level < LSM_NUM_LEVELS && !rc; level++) {
+		for (int i = 0; i < v->nfiles[level]; i++) {
+			uint64_t number = v->files[level][i]->number;
+			if (sorted_contains(sst, nsst, number))
+				continue;
+			lsm_log("missing table '%06llu.sst' in '%s': level %d of "
+				"the manifest names it",
+				(unsigned long long)number, db->dir, level);
+			rc = -EIO;
+			break;
+		}
+	}
+	uint64_t log_number = version_set_log_number(db->vs);
+	if (!rc && log_number && !sorted_contains(wal, nwal, log_number)) {
+		lsm_log("missing WAL segment '%06llu.wal' in '%s': the "
+			"manifest names it as the oldest one needed",
+			(unsigned long long)log_number, db->dir);
+		if (db->opt.wal_recovery != LSM_WAL_RECOVERY_SKIP)
+			rc = -EIO;
+	}
+out:
+	free(sst);
+	free(wal);
+	env_free_names(names, count);
+	return rc;
+}
+
 static int recover(struct lsm_db *db)
 {
 	struct version_edit edit;
@@ -344,11 +524,26 @@ static int recover(struct lsm_db *db)
 	version_edit_init(&edit);
 	rc = version_set_recover(db->vs);
 	if (rc == -ENOENT) {
+		bool found;
+		rc = has_store_files(db, &found);
+		if (!rc && found) {
+			/* creating a store over its tables would lose them */
+			lsm_log("missing 'CURRENT' in '%s', which holds tables "
+				"or WAL segments",
+				db->dir);
+			rc = -EIO;
+			goto out;
+		}
+		if (rc)
+			goto out;
 		if (!db->opt.create_if_missing) {
 			lsm_log("no store in '%s'", db->dir);
+			rc = -ENOENT;
 			goto out;
 		}
 		rc = version_set_create(db->vs);
+	} else if (!rc) {
+		rc = check_live_files(db);
 	}
 	if (rc)
 		goto out;
@@ -539,9 +734,12 @@ int lsm_close(struct lsm_db *db)
 		pthread_join(db->flush_thread, NULL);
 		pthread_join(db->compact_thread, NULL);
 	}
+	/* a segment given up for lack of space was salvaged (synced up to
+	 * its last whole record) when it failed: nothing to report */
+	bool salvaged = db->wal && wal_writer_out_of_space(db->wal);
 	int crc = wal_writer_close(db->wal);
 	db->wal = NULL;
-	if (!rc)
+	if (!rc && !salvaged)
 		rc = crc;
 	db_free(db);
 	return rc;

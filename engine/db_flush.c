@@ -6,6 +6,14 @@
  * memtable's WAL segment. Only after that edit is durable in the MANIFEST is
  * the segment deleted, so every acknowledged write is always in a WAL
  * segment or in a table the MANIFEST names.
+ *
+ * Running out of space is not fatal: a flush that fails with -ENOSPC
+ * removes its partial table (db_build_table, db_delete_obsolete_files),
+ * keeps the memtable and its WAL segment, and is tried again after a
+ * backoff that grows from DB_NOSPACE_RETRY_MIN_US to DB_NOSPACE_RETRY_MAX_US
+ * (lsm_flush() wakes it at once). Meanwhile db->flush_nospace tells
+ * writers that would wait for it to fail with -ENOSPC instead. Every other
+ * error is sticky.
  */
 #include "config.h"
 #include "db_impl.h"
@@ -116,7 +124,7 @@ static int flush_oldest(struct lsm_db *db)
 		version_edit_set_log_number(&edit, log_number);
 		version_set_set_last_sequence(db->vs, db->last_seq);
 		if (!rc)
-			rc = version_set_log_and_apply(db->vs, &edit, &db->mu);
+			rc = db_log_and_apply(db, &edit);
 		version_edit_release(&edit);
 	}
 	db_pending_remove(db, number);
@@ -136,15 +144,37 @@ static int flush_oldest(struct lsm_db *db)
 	return rc;
 }
 
+/* Whether a failed flush or compaction is to be retried: it ran out of
+ * space, and that did not leave a sticky error behind. mu held. */
+static bool retryable(struct lsm_db *db, int rc)
+{
+	return rc == -ENOSPC && !db->bg_error;
+}
+
+/* Records the outcome of a flush. mu held. */
+static void flush_done(struct lsm_db *db, int rc)
+{
+	if (!rc) {
+		db->flush_nospace = false;
+		db_delete_obsolete_files(db);
+	} else if (retryable(db, rc)) {
+		if (!db->flush_nospace)
+			lsm_log("flushing a memtable of '%s': %s; will retry",
+				db->dir, lsm_strerror(rc));
+		db->flush_nospace = true;
+		db->nospace_failures++;
+		db_delete_obsolete_files(db); /* a finished, unused table */
+	} else {
+		db_set_bg_error(db, rc, "flushing a memtable");
+	}
+}
+
 int db_flush_all(struct lsm_db *db)
 {
 	int rc = 0;
 	while (db->nimm > 0 && !rc) {
 		rc = flush_oldest(db);
-		if (rc)
-			db_set_bg_error(db, rc, "flushing a memtable");
-		else
-			db_delete_obsolete_files(db);
+		flush_done(db, rc);
 	}
 	pthread_cond_broadcast(&db->bg_cv);
 	return rc;
@@ -153,6 +183,7 @@ int db_flush_all(struct lsm_db *db)
 void *db_flush_main(void *arg)
 {
 	struct lsm_db *db = arg;
+	uint64_t backoff = DB_NOSPACE_RETRY_MIN_US;
 	pthread_mutex_lock(&db->mu);
 	for (;;) {
 		while (!db->shutting_down && (db->nimm == 0 || db->bg_error))
@@ -160,13 +191,19 @@ void *db_flush_main(void *arg)
 		if (db->shutting_down)
 			break;
 		int rc = flush_oldest(db);
-		if (rc) {
-			db_set_bg_error(db, rc, "flushing a memtable");
-		} else {
-			db_delete_obsolete_files(db);
+		flush_done(db, rc);
+		if (!rc)
 			db_maybe_schedule_compaction(db);
-		}
 		pthread_cond_broadcast(&db->bg_cv);
+		if (!rc) {
+			backoff = DB_NOSPACE_RETRY_MIN_US;
+		} else if (retryable(db, rc) && !db->shutting_down) {
+			/* woken early by lsm_flush() or lsm_close() */
+			db_timed_wait(db, &db->flush_cv, backoff);
+			backoff = backoff * 2 > DB_NOSPACE_RETRY_MAX_US
+					  ? DB_NOSPACE_RETRY_MAX_US
+					  : backoff * 2;
+		}
 	}
 	pthread_mutex_unlock(&db->mu);
 	return NULL;

@@ -92,6 +92,17 @@ struct lsm_db {
 	int npending;
 
 	int bg_error;        /* mu; sticky: fails every later write */
+	/*
+	 * Running out of space is not sticky (db_flush.c, compaction.c): a
+	 * flush or compaction that fails with -ENOSPC removes its partial
+	 * output, keeps its inputs and is retried with backoff. While one is
+	 * failing, writers that would wait for it get -ENOSPC instead (mu).
+	 */
+	bool flush_nospace, compact_nospace;
+	uint64_t nospace_failures; /* mu; ENOSPC failures of background work */
+	/* mu; the MANIFEST roll size to restore once a roll forced by an
+	 * ENOSPC MANIFEST append succeeded (0: not forced); db_log_and_apply */
+	uint64_t manifest_roll_saved;
 	bool shutting_down;  /* mu */
 	bool flush_running;  /* mu */
 	bool compact_running; /* mu */
@@ -106,6 +117,25 @@ struct lsm_db {
 
 /* Sets the sticky background error (first one wins) and logs it. mu held. */
 void db_set_bg_error(struct lsm_db *db, int err, const char *what);
+
+/*
+ * version_set_log_and_apply, plus recovery from a full disk: when the
+ * MANIFEST append failed with -ENOSPC and nothing half-done can remain
+ * in force, the version set's sticky error is cleared and the next edit
+ * starts a new MANIFEST (a snapshot) instead of appending to the old one.
+ * Any other failure becomes the background error. mu held (released
+ * during the write, as by version_set_log_and_apply).
+ */
+struct version_edit;
+int db_log_and_apply(struct lsm_db *db, struct version_edit *e);
+
+/* The first and the longest wait between retries of background work that
+ * ran out of space. */
+#define DB_NOSPACE_RETRY_MIN_US 100000u
+#define DB_NOSPACE_RETRY_MAX_US 5000000u
+
+/* Waits on cv (with mu) for at most micros. */
+void db_timed_wait(struct lsm_db *db, pthread_cond_t *cv, uint64_t micros);
 
 /* Deletes WAL segments and SSTables that nothing references any more.
  * mu held; releases it while unlinking. */

@@ -80,11 +80,15 @@ static int l0_files(struct lsm_db *db)
  * lsm_sync() after this covers the frozen data too), a new segment and a new
  * memtable take over, and the flush thread is woken. Leader only, mu held;
  * mu is released around the file work.
+ *
+ * Failing to create the new segment for lack of space is not sticky: the
+ * half-made file is removed, nothing changed, and -ENOSPC goes to this
+ * group only. A failed sync (of the directory or the old segment) is.
  */
 static int switch_memtable(struct lsm_db *db)
 {
 	struct memtable *fresh;
-	struct wal_writer *wal;
+	struct wal_writer *wal = NULL;
 	char path[FILENAME_MAX_LEN];
 	uint64_t number = version_set_new_file_number(db->vs);
 	int rc = memtable_new(&fresh);
@@ -92,10 +96,17 @@ static int switch_memtable(struct lsm_db *db)
 		return rc;
 
 	pthread_mutex_unlock(&db->mu);
-	rc = wal_writer_new(db->env, filename_wal(path, db->dir, number),
-			    WAL_MAGIC, &wal);
-	if (!rc)
-		rc = db->env->sync_dir(db->env, db->dir);
+	filename_wal(path, db->dir, number);
+	rc = wal_writer_new(db->env, path, WAL_MAGIC, &wal);
+	if (rc) {
+		db->env->unlink(db->env, path);
+		pthread_mutex_lock(&db->mu);
+		memtable_unref(fresh);
+		if (rc != -ENOSPC)
+			db_set_bg_error(db, rc, "creating a WAL segment");
+		return rc;
+	}
+	rc = db->env->sync_dir(db->env, db->dir);
 	if (!rc && wal_writer_size(db->wal) > db->wal_synced_size) {
 		rc = wal_writer_sync(db->wal);
 		if (!rc)
@@ -103,13 +114,17 @@ static int switch_memtable(struct lsm_db *db)
 	}
 	pthread_mutex_lock(&db->mu);
 	if (rc) {
+		wal_writer_close(wal);
 		memtable_unref(fresh);
 		db_set_bg_error(db, rc, "switching to a new WAL segment");
 		return rc;
 	}
 
+	/* a segment given up for lack of space fails its close with that
+	 * error, but it was salvaged (synced whole) already */
+	bool salvaged = wal_writer_out_of_space(db->wal);
 	int crc = wal_writer_close(db->wal);
-	if (crc)
+	if (crc && !salvaged)
 		lsm_log("closing WAL segment %llu: %s",
 			(unsigned long long)db->wal_number, lsm_strerror(crc));
 	db->imm[db->nimm].mem = db->mem;
@@ -127,8 +142,13 @@ static int switch_memtable(struct lsm_db *db)
 /*
  * Makes sure the memtable can take a write, stalling as the L0 and
  * immutable-memtable triggers say. Leader only, mu held.
+ * has_batch: the leader brings data (a sync request alone needs no room,
+ * and must not fail for want of a new WAL segment).
+ * A WAL segment given up for lack of space (wal_writer_out_of_space) is
+ * replaced like a full memtable. A writer that would wait for a flush or a
+ * compaction that is failing for lack of space gets -ENOSPC instead.
  */
-static int make_room(struct lsm_db *db, bool force)
+static int make_room(struct lsm_db *db, bool force, bool has_batch)
 {
 	bool allow_delay = true;
 	int max_imm = db->opt.max_immutable_memtables;
@@ -158,26 +178,43 @@ static int make_room(struct lsm_db *db, bool force)
 			allow_delay = false;
 			continue;
 		}
-		if (force ? memtable_entries(db->mem) == 0
-			  : memtable_bytes(db->mem) < db->opt.write_buffer_size)
-			return 0;
+		bool wal_dead = wal_writer_error(db->wal) != 0;
+		if (!wal_dead || (!has_batch && !force)) {
+			if (force ? memtable_entries(db->mem) == 0
+				  : !has_batch || memtable_bytes(db->mem) <
+							 db->opt.write_buffer_size)
+				return 0;
+		}
 		if (db->nimm >= max_imm) {
+			if (db->flush_nospace)
+				return -ENOSPC;
 			uint64_t t = now_micros(db);
+			uint64_t failures = db->nospace_failures;
 			stall_begin(db, LSM_STALL_MEMTABLE);
 			while (db->nimm >= max_imm && !db->bg_error &&
-			       !db->shutting_down)
+			       !db->shutting_down &&
+			       db->nospace_failures == failures)
 				pthread_cond_wait(&db->bg_cv, &db->mu);
 			stall_end(db, LSM_STALL_MEMTABLE, t);
+			if (db->nimm >= max_imm && db->flush_nospace)
+				return -ENOSPC;
 			continue;
 		}
 		if (l0 >= db->opt.l0_stop_trigger) {
+			if (db->compact_nospace)
+				return -ENOSPC;
 			uint64_t t = now_micros(db);
+			uint64_t failures = db->nospace_failures;
 			stall_begin(db, LSM_STALL_L0_STOP);
 			db_maybe_schedule_compaction(db);
 			while (l0_files(db) >= db->opt.l0_stop_trigger &&
-			       !db->bg_error && !db->shutting_down)
+			       !db->bg_error && !db->shutting_down &&
+			       db->nospace_failures == failures)
 				pthread_cond_wait(&db->bg_cv, &db->mu);
 			stall_end(db, LSM_STALL_L0_STOP, t);
+			if (l0_files(db) >= db->opt.l0_stop_trigger &&
+			    db->compact_nospace)
+				return -ENOSPC;
 			continue;
 		}
 		int rc = switch_memtable(db);
@@ -295,20 +332,40 @@ static int write_internal(struct lsm_db *db, const struct lsm_batch *b,
 	}
 
 	/* We lead. */
-	int rc = make_room(db, flush);
+	int rc = make_room(db, flush, b != NULL);
 	struct batch_writer *last = &w;
 	if (!rc) {
-		const struct lsm_batch *group;
-		bool group_sync;
-		last = build_group(db, &w, &group, &group_sync);
+		const struct lsm_batch *group = w.batch;
+		bool group_sync = w.sync;
+		/* a dead WAL (out of space, salvaged) can still serve a lone
+		 * sync request, but takes no batches along with it */
+		if (!wal_writer_error(db->wal))
+			last = build_group(db, &w, &group, &group_sync);
 		uint32_t count = group ? lsm_batch_count(group) : 0;
 		if (count)
 			batch_set_sequence((struct lsm_batch *)group,
 					   db->last_seq + 1);
 		pthread_mutex_unlock(&db->mu);
 		rc = commit_group(db, group, group_sync);
+		if (rc == -ENOSPC && wal_writer_out_of_space(db->wal)) {
+			/*
+			 * Out of space: the group is not logged, so it fails
+			 * (and is not inserted), but the store goes on. Make
+			 * every earlier record of the segment durable (an
+			 * lsm_sync() after this must cover them) and let the
+			 * next leader move to a new segment (make_room). If
+			 * even that fails, the error is sticky.
+			 */
+			int src = wal_writer_salvage(db->wal);
+			if (src)
+				rc = src;
+			else
+				db->wal_synced_size = wal_writer_size(db->wal);
+		}
 		pthread_mutex_lock(&db->mu);
-		if (rc)
+		if (rc == -ENOSPC && wal_writer_out_of_space(db->wal))
+			; /* salvaged above: not sticky */
+		else if (rc)
 			db_set_bg_error(db, rc, "writing the WAL");
 		else
 			db->last_seq += count;
@@ -368,11 +425,17 @@ int lsm_flush(struct lsm_db *db)
 	if (!db->threads_started) {
 		rc = db_flush_all(db);
 	} else {
-		while (db->nimm > 0 && !db->bg_error && !db->shutting_down) {
+		/* a flush retrying after running out of space is woken to
+		 * try again now; if that try fails too, so does this call */
+		uint64_t failures = db->nospace_failures;
+		while (db->nimm > 0 && !db->bg_error && !db->shutting_down &&
+		       db->nospace_failures == failures) {
 			pthread_cond_signal(&db->flush_cv);
 			pthread_cond_wait(&db->bg_cv, &db->mu);
 		}
 		rc = db->bg_error;
+		if (!rc && db->nimm > 0 && db->nospace_failures != failures)
+			rc = -ENOSPC;
 	}
 	pthread_mutex_unlock(&db->mu);
 	return rc;

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -251,6 +252,62 @@ const char *lsm_strerror(int err);
  */
 typedef void (*lsm_log_fn)(void *ctx, const char *line);
 void lsm_set_log_handler(lsm_log_fn fn, void *ctx);
+
+/* ---- offline check and repair (check.c, repair.c) ---- */
+
+/*
+ * Verifies the store in dir without opening it, so that it also works on a
+ * store lsm_open() refuses. Takes the store lock (-EBUSY while the store is
+ * open elsewhere, e.g. mounted) and changes nothing in dir. Checks that
+ * CURRENT names a MANIFEST that replays cleanly; that every table it names
+ * exists with the recorded size and reads back (every block checksum, block
+ * decoding, key order within and across blocks, index, filter and
+ * properties) holding exactly the recorded key and sequence ranges; that
+ * every level >= 1 is sorted and free of overlap; and that every WAL
+ * segment at or after the log number reads without corruption before its
+ * end.
+ *
+ * report (may be NULL) receives one line per finding and a summary line:
+ *   'NAME' at offset OFF: WHAT        corruption (" at offset OFF" is left
+ *                                     out where no offset applies)
+ *   warning: 'NAME': WHAT             not corruption: tables the manifest
+ *                                     does not name (orphans), torn WAL
+ *                                     tails, leftovers lsm_open removes
+ * *problems (may be NULL) receives the number of corruption findings.
+ * Returns 0 when the store is clean (warnings allowed), -EIO when it found
+ * corruption, or, when it could not check: -ENOENT (no store in dir),
+ * -EBUSY (locked), -EINVAL, -ENOMEM or the error of listing dir.
+ */
+int lsm_check(const char *dir, FILE *report, int *problems);
+
+/*
+ * Rebuilds the store in dir from whatever survives, as LevelDB's RepairDB
+ * does, so that lsm_open() succeeds afterwards; never deletes data. Takes
+ * the store lock (-EBUSY while the store is open elsewhere). Every WAL
+ * segment is replayed (corrupt records skipped) into new tables; every
+ * table that verifies is kept as it is; the readable blocks of every other
+ * table are copied into a new one. A new MANIFEST then names them all and
+ * CURRENT is switched to it atomically. Tables keep the level the newest
+ * readable MANIFEST gives them; the others go to level 0, and tables whose
+ * order could let an older entry hide a newer one (overlapping keys with
+ * interleaved sequence numbers) are merged into new tables. The last
+ * sequence is the largest seen anywhere.
+ *
+ * Everything taken out of the store (damaged tables and WAL segments,
+ * converted WAL segments, old MANIFESTs, temporary files, tables replaced
+ * by a merge) is moved to dir/lost/, never deleted; a name already taken in
+ * lost/ gets a ".N" suffix.
+ *
+ * opt (may be NULL for defaults) supplies the env and how new tables are
+ * written (block_size, compression, bloom_bits_per_key, target_file_size,
+ * write_buffer_size for WAL replay). report (may be NULL) receives one line
+ * per action and a summary: tables kept, rebuilt and merged, WAL records
+ * recovered, files moved to lost/.
+ * Returns 0, -ENOENT (no store in dir), -EBUSY, -EINVAL or an I/O error; on
+ * failure CURRENT still names the old MANIFEST (if it did before) and the
+ * repair can be run again.
+ */
+int lsm_repair(const char *dir, const struct lsm_options *opt, FILE *report);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "coding.h"
@@ -18,10 +19,13 @@
 struct wal_writer {
 	struct lsm_env *env;
 	struct env_wfile *file;
+	char *path;       /* for wal_writer_salvage */
 	struct buf rec;   /* header + payload of the record being written */
 	uint64_t size;    /* bytes appended successfully */
 	uint64_t syncs;
 	int err;          /* first env error; sticky */
+	bool append_failed; /* err came from an append */
+	bool salvaged;      /* wal_writer_salvage() succeeded */
 };
 
 int wal_writer_new(struct lsm_env *env, const char *path, const char magic[8],
@@ -31,7 +35,10 @@ int wal_writer_new(struct lsm_env *env, const char *path, const char magic[8],
 	if (!w)
 		return -ENOMEM;
 	w->env = env;
-	int rc = env->new_wfile(env, path, &w->file);
+	int rc = -ENOMEM;
+	if (!(w->path = strdup(path)))
+		goto fail_free;
+	rc = env->new_wfile(env, path, &w->file);
 	if (rc)
 		goto fail_free;
 	rc = env->wfile_append(w->file, magic, WAL_MAGIC_LEN);
@@ -44,6 +51,7 @@ int wal_writer_new(struct lsm_env *env, const char *path, const char magic[8],
 fail_close:
 	env->wfile_close(w->file);
 fail_free:
+	free(w->path);
 	free(w);
 	return rc;
 }
@@ -69,9 +77,10 @@ int wal_writer_add(struct wal_writer *w, uint8_t type, struct slice payload)
 	buf_append(&w->rec, payload.data, payload.len); /* reserved above */
 
 	rc = w->env->wfile_append(w->file, w->rec.data, w->rec.len);
-	if (rc)
+	if (rc) {
 		w->err = rc;
-	else
+		w->append_failed = true;
+	} else
 		w->size += w->rec.len;
 	if (w->rec.cap > WAL_WRITER_KEEP_BUF)
 		buf_release(&w->rec);
@@ -100,6 +109,42 @@ uint64_t wal_writer_syncs(const struct wal_writer *w)
 	return w->syncs;
 }
 
+int wal_writer_error(const struct wal_writer *w)
+{
+	return w->err;
+}
+
+bool wal_writer_out_of_space(const struct wal_writer *w)
+{
+	return w->err == -ENOSPC && w->append_failed;
+}
+
+int wal_writer_salvage(struct wal_writer *w)
+{
+	if (!wal_writer_out_of_space(w))
+		return -EINVAL;
+	if (w->salvaged)
+		return 0;
+	/*
+	 * The env's file offset may now lie past w->size, so nothing may be
+	 * appended after the cut; the sticky -ENOSPC sees to that. The cut
+	 * matters because a partial record could hold (in its payload) bytes
+	 * that look like a good record, which recovery would then take for
+	 * damage in the middle of the log.
+	 */
+	int rc = w->env->truncate(w->env, w->path, w->size);
+	if (!rc)
+		rc = w->env->wfile_sync(w->file);
+	if (rc) {
+		w->err = rc;
+		w->append_failed = false;
+		return rc;
+	}
+	w->syncs++;
+	w->salvaged = true;
+	return 0;
+}
+
 int wal_writer_close(struct wal_writer *w)
 {
 	if (!w)
@@ -108,6 +153,7 @@ int wal_writer_close(struct wal_writer *w)
 	if (w->err)
 		rc = w->err;
 	buf_release(&w->rec);
+	free(w->path);
 	free(w);
 	return rc;
 }

@@ -12,6 +12,11 @@
  * dropped the dirty pages). Argument errors (-EINVAL) and -ENOMEM leave the
  * file unchanged and are returned without poisoning the writer.
  *
+ * Out of space: an append that fails with -ENOSPC is sticky like any other
+ * error, but the file is still good up to wal_writer_size() (followed by at
+ * most part of the failed record), so wal_writer_salvage() can cut it back
+ * and make those records durable; the caller then moves on to a new file.
+ *
  * The writer neither syncs the directory after creating the file nor syncs
  * the file on close: the caller decides (sync_dir, wal_writer_sync).
  *
@@ -21,6 +26,7 @@
 #ifndef LSM_WAL_WRITER_H
 #define LSM_WAL_WRITER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "slice.h"
@@ -51,6 +57,24 @@ uint64_t wal_writer_size(const struct wal_writer *w);
 
 /* Number of successful wal_writer_sync() calls. */
 uint64_t wal_writer_syncs(const struct wal_writer *w);
+
+/* The sticky error, or 0 while the writer is healthy. */
+int wal_writer_error(const struct wal_writer *w);
+
+/* Whether the sticky error is -ENOSPC from an append (not from a sync):
+ * every record before the failed one is intact in the file. */
+bool wal_writer_out_of_space(const struct wal_writer *w);
+
+/*
+ * For a writer that ran out of space (wal_writer_out_of_space): cuts the
+ * file back to wal_writer_size(), dropping whatever part of the failed
+ * record reached it, and fdatasyncs it, so that every record added before
+ * the failure is durable. The writer still refuses new records (the caller
+ * switches to a new file). Returns 0, -EINVAL when the writer did not run
+ * out of space, or the truncate/sync error (which becomes the sticky error:
+ * the file's state is then unknown).
+ */
+int wal_writer_salvage(struct wal_writer *w);
 
 /* Closes the file (without syncing) and frees w. Returns the first error
  * the writer saw, else the close error, else 0. NULL is a no-op (0). */

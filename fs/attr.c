@@ -54,8 +54,13 @@ int attr_set(struct lsmfs *fs, uint64_t ino, const struct stat *in,
 		else if (in->st_size < 0)
 			rc = -EINVAL;
 		else
+			rc = file_wb_flush(fs, n);
+		if (!rc) {
+			/* the buffered chunk may be cut: reload it later */
+			file_wb_drop(n);
 			rc = fdata_truncate(fs->db, ino, &r.a,
 					    (uint64_t)in->st_size, b);
+		}
 		if (rc)
 			goto out;
 		if (!(to_set & (ATTR_SET_MTIME | ATTR_SET_MTIME_NOW)))

@@ -100,10 +100,8 @@ int fdata_read(struct lsm_db *db, const struct lsm_snapshot *snap,
 	return rc;
 }
 
-/* Old value of one chunk, or an empty one when absent. Chunks starting at
- * or past old_size are absent by the invariant and are not read. */
-static int chunk_load(struct lsm_db *db, uint64_t ino, uint64_t idx,
-		      uint64_t old_size, char **v, size_t *vlen)
+int fdata_chunk_load(struct lsm_db *db, uint64_t ino, uint64_t idx,
+		     uint64_t old_size, char **v, size_t *vlen)
 {
 	char key[KS_CHUNK_KEY_LEN];
 	*v = NULL;
@@ -144,7 +142,7 @@ int fdata_write(struct lsm_db *db, uint64_t ino, struct inode_attr *a,
 		size_t n = (size_t)(end - pos < CS - in ? end - pos : CS - in);
 		char *old;
 		size_t olen;
-		rc = chunk_load(db, ino, idx, a->size, &old, &olen);
+		rc = fdata_chunk_load(db, ino, idx, a->size, &old, &olen);
 		if (rc)
 			goto out;
 		size_t nlen = in + n > olen ? in + n : olen;
@@ -227,7 +225,7 @@ int fdata_truncate(struct lsm_db *db, uint64_t ino, struct inode_attr *a,
 		size_t keep = (size_t)(size % CS);
 		char *old;
 		size_t olen;
-		rc = chunk_load(db, ino, idx, a->size, &old, &olen);
+		rc = fdata_chunk_load(db, ino, idx, a->size, &old, &olen);
 		if (rc)
 			return rc;
 		if (olen > keep) {

@@ -59,6 +59,14 @@ int fdata_truncate(struct lsm_db *db, uint64_t ino, struct inode_attr *a,
 int fdata_replace(struct lsm_db *db, uint64_t ino, struct inode_attr *a,
 		  const void *data, size_t len, struct lsm_batch *b);
 
+/*
+ * Loads chunk idx into *v (malloc()ed, NULL when absent) and *vlen. Chunks
+ * starting at or past size are absent by the invariant and not read.
+ * Returns 0, -EIO (oversized chunk, logged) or an engine error.
+ */
+int fdata_chunk_load(struct lsm_db *db, uint64_t ino, uint64_t idx,
+		     uint64_t size, char **v, size_t *vlen);
+
 #define FDATA_MAX_SIZE ((uint64_t)INT64_MAX)
 
 #endif /* LSMFS_FILEDATA_H */

@@ -27,6 +27,7 @@ int itable_init(struct itable *t)
 
 static void node_free(struct inode_node *n)
 {
+	free(n->wb_data);
 	pthread_rwlock_destroy(&n->lock);
 	free(n);
 }
@@ -166,6 +167,16 @@ void itable_set_unlinked(struct itable *t, struct inode_node *n)
 {
 	pthread_mutex_lock(&t->mu);
 	n->unlinked = 1;
+	pthread_mutex_unlock(&t->mu);
+}
+
+void itable_for_each(struct itable *t,
+		     void (*fn)(struct inode_node *n, void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct inode_node *n = t->buckets[i]; n; n = n->next)
+			fn(n, ctx);
 	pthread_mutex_unlock(&t->mu);
 }
 

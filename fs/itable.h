@@ -27,6 +27,16 @@
 struct inode_node {
 	uint64_t ino;
 	pthread_rwlock_t lock;
+	/*
+	 * file.c's write-behind chunk, protected by lock: the current content
+	 * of chunk wb_idx (wb_len bytes in wb_data, a KS_CHUNK_SIZE buffer)
+	 * when wb_data is not NULL; wb_dirty when the store does not have it
+	 * yet. Freed with the node.
+	 */
+	char *wb_data;
+	uint64_t wb_idx;
+	size_t wb_len;
+	int wb_dirty;
 	/* the fields below are protected by the table mutex */
 	uint64_t nlookup;  /* the kernel's reference count (FUSE lookup) */
 	uint32_t nopen;    /* open file handles */
@@ -72,6 +82,11 @@ void itable_close(struct itable *t, struct inode_node *n);
 
 /* Marks a pinned node as having lost its last name. */
 void itable_set_unlinked(struct itable *t, struct inode_node *n);
+
+/* Calls fn on every node, holding the table mutex: fn must not call other
+ * itable functions. For shutdown, when no request runs. */
+void itable_for_each(struct itable *t,
+		     void (*fn)(struct inode_node *n, void *ctx), void *ctx);
 
 /* Number of nodes (for tests and statistics). */
 size_t itable_count(struct itable *t);

@@ -75,6 +75,7 @@ int lsmfs_init(struct lsmfs *fs, struct lsm_db *db, const char *datadir)
 
 	memset(fs, 0, sizeof *fs);
 	fs->db = db;
+	fs->write_behind = 1;
 	pthread_mutex_init(&fs->ialloc_mu, NULL);
 	fs->datadir = strdup(datadir);
 	if (!fs->datadir)
@@ -104,10 +105,20 @@ fail:
 	return rc;
 }
 
+/* Writes back a node's buffered chunk at shutdown (no request runs). */
+static void flush_node(struct inode_node *n, void *ctx)
+{
+	int rc = file_wb_flush(ctx, n);
+	if (rc)
+		lsm_log("inode %llu: buffered data lost at unmount: %s",
+			(unsigned long long)n->ino, lsm_strerror(rc));
+}
+
 void lsmfs_release(struct lsmfs *fs)
 {
 	if (!fs->datadir)
 		return;
+	itable_for_each(&fs->itable, flush_node, fs);
 	lsmdir_release(fs);
 	orphans_purge(fs);
 	itable_release(&fs->itable);

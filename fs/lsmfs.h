@@ -33,6 +33,8 @@ struct lsmfs {
 	struct itable itable;
 	char *datadir;          /* for statfs; owned */
 	int write_flags;        /* passed to every lsm_write() */
+	int write_behind;       /* buffer partial chunks (file.c); 0 with
+				 * sync=always */
 	pthread_mutex_t ialloc_mu;
 	uint64_t next_ino;      /* protected by ialloc_mu */
 	uint64_t ino_limit;     /* persisted next_ino; protected by ialloc_mu */
@@ -150,9 +152,13 @@ int attr_statfs(struct lsmfs *fs, struct statvfs *sv);
 
 /* ---- file content (file.c) ---- */
 
-/* Open-handle accounting: an unlinked inode lives while it is open. */
+/* Open-handle accounting: an unlinked inode lives while it is open.
+ * file_release() also writes back the file's buffered chunk. */
 int file_open(struct lsmfs *fs, uint64_t ino);
 void file_release(struct lsmfs *fs, uint64_t ino);
+
+/* close(2): writes the file's buffered chunk (see file.c) to the store. */
+int file_flush(struct lsmfs *fs, uint64_t ino);
 
 /* Reads up to size bytes at off into buf; *n is the count (0 at EOF). */
 int file_read(struct lsmfs *fs, uint64_t ino, uint64_t off, size_t size,
@@ -163,8 +169,9 @@ int file_read(struct lsmfs *fs, uint64_t ino, uint64_t off, size_t size,
 int file_write(struct lsmfs *fs, uint64_t ino, uint64_t off,
 	       const void *data, size_t len);
 
-/* fsync/fdatasync/fsyncdir: everything written so far becomes durable. */
-int file_sync(struct lsmfs *fs);
+/* fsync/fdatasync (ino) and fsyncdir (ino 0): everything written so far,
+ * ino's buffered chunk included, becomes durable. */
+int file_sync(struct lsmfs *fs, uint64_t ino);
 
 /* fallocate mode 0 and FALLOC_FL_KEEP_SIZE: extends the size (holes read as
  * zeros, nothing is stored); other modes -EOPNOTSUPP. */

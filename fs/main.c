@@ -354,6 +354,8 @@ int main(int argc, char *argv[])
 		lsm_close(db);
 		goto out_report;
 	}
+	/* every write durable before it returns: nothing may wait in memory */
+	fs.write_behind = lo.sync_mode != LSM_SYNC_ALWAYS;
 	memset(&ctx, 0, sizeof ctx);
 	ctx.fs = &fs;
 	ctx.attr_timeout = o.attr_timeout;

@@ -21,4 +21,9 @@ int ns_ialloc(struct lsmfs *fs, uint64_t *ino);
 struct inode_node *node_lock(struct lsmfs *fs, uint64_t ino, int exclusive);
 void node_unlock(struct lsmfs *fs, struct inode_node *n);
 
+/* file.c's write-behind chunk of node n (n->lock held exclusively): write
+ * it to the store / forget it (after it was flushed or is obsolete). */
+int file_wb_flush(struct lsmfs *fs, struct inode_node *n);
+void file_wb_drop(struct inode_node *n);
+
 #endif /* LSMFS_NS_INTERNAL_H */

@@ -340,9 +340,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
 	(void)fi;
-	fuse_reply_err(req, 0);
+	int rc = lsmdir_owns(ino) ? 0 : file_flush(fs_of(req), ino);
+	fuse_reply_err(req, -rc);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,
@@ -360,8 +360,17 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 {
 	(void)datasync;
 	(void)fi;
-	int rc = lsmdir_owns(ino) ? 0 : file_sync(fs_of(req));
+	int rc = lsmdir_owns(ino) ? 0 : file_sync(fs_of(req), ino);
 	fuse_reply_err(req, -rc);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, -file_sync(fs_of(req), 0));
 }
 
 /* An open directory: its listing, read at offset 0 and served from here
@@ -603,7 +612,7 @@ const struct fuse_lowlevel_ops lsmfs_ops = {
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
-	.fsyncdir = op_fsync,
+	.fsyncdir = op_fsyncdir,
 	.statfs = op_statfs,
 	.setxattr = op_setxattr,
 	.getxattr = op_getxattr,

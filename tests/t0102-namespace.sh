@@ -61,6 +61,41 @@ ln a/b/moved hard
 perl -e 'rename($ARGV[0], $ARGV[1]) or die "$!\n"' hard a/b/moved
 [ -e hard ] && [ -e a/b/moved ] || fail "rename between hard links removed a name"
 
+# renameat2 flags (x86_64 syscall 316): NOREPLACE and EXCHANGE
+if [ "$(uname -m)" = x86_64 ]; then
+	renameat2() {
+		perl -e 'syscall(316, -100, $ARGV[0], -100, $ARGV[1], $ARGV[2] + 0) == 0 or die "$!\n"' "$@"
+	}
+	echo x1 >x1
+	echo x2 >x2
+	expect_errno "File exists" renameat2 x1 x2 1
+	renameat2 x1 x2 2 || fail "RENAME_EXCHANGE of files"
+	expect_eq "$(cat x1)$(cat x2)" x2x1 "exchanged files"
+	mkdir -p xd/sub
+	renameat2 x1 xd 2 || fail "RENAME_EXCHANGE of a file and a directory"
+	[ -d x1/sub ] && [ -f xd ] || fail "exchange of file and directory"
+	# ".", the subdirectories and .lsm: 2 + stored subdirectories
+	expect_eq "$(stat -c %h .)" "$(find . -maxdepth 1 -type d | wc -l)" "root nlink after exchange"
+	expect_errno "No such file" renameat2 x2 nothere 2
+	expect_errno "Invalid argument" renameat2 x2 x1 3
+	rm -r x1 x2 xd
+else
+	note "renameat2 flags tested on x86_64 only"
+fi
+
+# directory times change when entries come and go
+mkdir times
+touch -d '2000-01-01' times
+: >times/new
+[ "$(stat -c %Y times)" -gt 946684800 ] || fail "create did not update dir mtime"
+touch -d '2000-01-01' times
+mv times/new times/renamed
+[ "$(stat -c %Y times)" -gt 946684800 ] || fail "rename did not update dir mtime"
+touch -d '2000-01-01' times
+rm times/renamed
+[ "$(stat -c %Y times)" -gt 946684800 ] || fail "unlink did not update dir mtime"
+rmdir times
+
 # names: 255 bytes are fine, 256 are too long
 n255=$(printf '%0255d' 0)
 n256=$(printf '%0256d' 0)
