@@ -625,6 +625,12 @@ static int check_wals(struct check *c)
 	int rc = list_kind(c, FILE_WAL, &wals, &n);
 	if (rc)
 		return rc;
+	if (c->has_log && c->log_number &&
+	    !bsearch(&c->log_number, wals, n, sizeof *wals, cmp_u64))
+		problem(c, c->mname, NO_OFFSET,
+			"names '%06" PRIu64 ".wal' as the oldest WAL segment "
+			"needed, which does not exist",
+			c->log_number);
 	for (size_t i = 0; i < n; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "%06" PRIu64 ".wal", wals[i]);

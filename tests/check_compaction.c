@@ -242,7 +242,8 @@ static void check_files(const struct lsm_stats *st)
 		ck_assert(f->reason == 1 || f->reason == 2);
 		files[f->level]++;
 		bytes[f->level] += f->size;
-		if (f->level == 0 || i == 0 || st->files[i - 1].level != f->level)
+		if (f->level == 0 || i == 0 ||
+		    st->files[i - 1].level != f->level)
 			continue;
 		const struct lsm_file_info *p = &st->files[i - 1];
 		ck_assert_msg(key_cmp(p->largest, p->largest_len, f->smallest,
@@ -283,7 +284,7 @@ static struct lsm_options level_opts(void)
 
 START_TEST(test_tombstone_never_resurrects)
 {
-	enum { N = 6000, LEN = 200 };
+	enum { N = 4000, LEN = 200 };
 	struct lsm_options o = level_opts();
 	struct lsm_db *db = open_ok(&o);
 	struct lsm_stats st;
@@ -305,7 +306,7 @@ START_TEST(test_tombstone_never_resurrects)
 	for (uint32_t i = 0; i < N; i += 2)
 		del_k(db, i);
 	ck_assert_int_eq(lsm_flush(db), 0);
-	for (uint32_t i = N; i < N + 1500; i++)
+	for (uint32_t i = N; i < N + 1000; i++)
 		put_kv(db, i, 0, LEN);
 	ck_assert_int_eq(lsm_flush(db), 0);
 	wait_idle(db);
@@ -322,13 +323,13 @@ START_TEST(test_tombstone_never_resurrects)
 	       (unsigned long long)st.levels[2].files,
 	       (unsigned long long)st.levels[3].files);
 	lsm_stats_release(&st);
-	for (uint32_t i = 0; i < N + 1500; i++)
+	for (uint32_t i = 0; i < N + 1000; i++)
 		expect_kv(db, NULL, i, i < N && i % 2 == 0 ? UINT32_MAX : 0,
 			  LEN);
 	close_ok(db);
 
 	db = open_ok(&o);
-	for (uint32_t i = 0; i < N + 1500; i++)
+	for (uint32_t i = 0; i < N + 1000; i++)
 		expect_kv(db, NULL, i, i < N && i % 2 == 0 ? UINT32_MAX : 0,
 			  LEN);
 	/* a full compaction drops tombstones and the values they hide */
@@ -342,9 +343,9 @@ START_TEST(test_tombstone_never_resurrects)
 		entries += st.files[i].entries;
 	}
 	ck_assert_uint_eq(tombs, 0);
-	ck_assert_uint_eq(entries, N / 2 + 1500);
+	ck_assert_uint_eq(entries, N / 2 + 1000);
 	lsm_stats_release(&st);
-	for (uint32_t i = 0; i < N + 1500; i++)
+	for (uint32_t i = 0; i < N + 1000; i++)
 		expect_kv(db, NULL, i, i < N && i % 2 == 0 ? UINT32_MAX : 0,
 			  LEN);
 	/* deleted keys written again come back with the new value only */
@@ -353,7 +354,7 @@ START_TEST(test_tombstone_never_resurrects)
 	close_ok(db);
 
 	db = open_ok(&o);
-	for (uint32_t i = 0; i < N + 1500; i++) {
+	for (uint32_t i = 0; i < N + 1000; i++) {
 		uint32_t ver = i < N && i % 2 == 0 ? UINT32_MAX : 0;
 		if (i < N && i % 10 == 0)
 			ver = 7;
@@ -379,7 +380,7 @@ static void progress_cb(void *ctx, int level, uint64_t done, uint64_t total)
 
 START_TEST(test_levels_disjoint)
 {
-	enum { N = 12000, LEN = 100 };
+	enum { N = 8000, LEN = 100 };
 	struct lsm_options o = level_opts();
 	struct lsm_db *db = open_ok(&o);
 	struct lsm_stats st;
@@ -389,7 +390,7 @@ START_TEST(test_levels_disjoint)
 	for (uint32_t n = 0; n < N; n++) {
 		uint32_t i = (n * 7919u) % N;
 		put_kv(db, i, 0, LEN);
-		if (n % 1000 == 999) {
+		if (n % 500 == 499) {
 			ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 			check_files(&st);
 			checks++;
@@ -446,7 +447,8 @@ START_TEST(test_levels_disjoint)
 	ck_assert_int_eq(levels_used, 1);
 	ck_assert_uint_eq(st.levels[0].files, 0);
 	/* split at target_file_size: several tables */
-	ck_assert_uint_ge(st.nfiles, (uint64_t)N * LEN / o.target_file_size / 2);
+	ck_assert_uint_ge(st.nfiles,
+			  (uint64_t)N * LEN / o.target_file_size / 2);
 	lsm_stats_release(&st);
 	for (uint32_t i = 0; i < N; i++)
 		expect_kv(db, NULL, i, 0, LEN);
@@ -466,7 +468,7 @@ END_TEST
 
 START_TEST(test_space_reclaimed)
 {
-	enum { N = 3000, LEN = 1024 };
+	enum { N = 2000, LEN = 1024 };
 	struct lsm_options o = level_opts();
 	struct lsm_db *db = open_ok(&o);
 	struct lsm_stats st;
@@ -491,7 +493,8 @@ START_TEST(test_space_reclaimed)
 	       (unsigned long long)live1, (unsigned long long)live2,
 	       (unsigned long long)du1, (unsigned long long)du2);
 	ck_assert_uint_lt(live2, live1 / 100);
-	ck_assert_uint_lt(du2, du1 / 4);
+	/* left: the MANIFEST, an empty WAL segment, CURRENT, LOCK */
+	ck_assert_uint_lt(du2, du1 / 20);
 
 	struct lsm_iter *it;
 	ck_assert_int_eq(lsm_iter_new(db, NULL, &it), 0);
@@ -513,7 +516,7 @@ END_TEST
 
 START_TEST(test_overwrite_space)
 {
-	enum { N = 3000, LEN = 1000 };
+	enum { N = 2000, LEN = 1000 };
 	struct lsm_options o = level_opts();
 	o.compression = LSM_COMPRESSION_ZSTD;
 	struct lsm_db *db = open_ok(&o);
@@ -556,7 +559,7 @@ END_TEST
 
 START_TEST(test_snapshot_across_compactions)
 {
-	enum { N = 4000, LEN = 150 };
+	enum { N = 3000, LEN = 150 };
 	struct lsm_options o = level_opts();
 	struct lsm_db *db = open_ok(&o);
 	struct lsm_snapshot *s0, *s1;
@@ -582,7 +585,7 @@ START_TEST(test_snapshot_across_compactions)
 			ck_assert_int_eq(lsm_compact(db, NULL, NULL), 0);
 		for (uint32_t i = 0; i < N; i++) {
 			expect_kv(db, s0, i, 0, LEN);
-			uint32_t v1 = i % 3 == 0 ? UINT32_MAX
+			uint32_t v1 = i % 3 == 0  ? UINT32_MAX
 				      : i < N / 2 ? 1
 						  : 0;
 			expect_kv(db, s1, i, v1, LEN);
@@ -624,10 +627,10 @@ START_TEST(test_snapshot_across_compactions)
 	ck_assert_uint_lt(st.live_bytes, with_snaps * 3 / 4);
 	lsm_stats_release(&st);
 	for (uint32_t i = 0; i < N; i++) {
-		uint32_t v = i % 2 == 0 ? 2
+		uint32_t v = i % 2 == 0   ? 2
 			     : i % 3 == 0 ? UINT32_MAX
-			     : i < N / 2 ? 1
-					 : 0;
+			     : i < N / 2  ? 1
+					  : 0;
 		expect_kv(db, NULL, i, v, LEN);
 	}
 	close_ok(db);
@@ -647,7 +650,8 @@ static void *stall_writer(void *p)
 {
 	struct stall_run *r = p;
 	char k[16], v[256];
-	for (uint32_t i = (uint32_t)r->t; i < r->n; i += (uint32_t)r->nthreads) {
+	for (uint32_t i = (uint32_t)r->t; i < r->n;
+	     i += (uint32_t)r->nthreads) {
 		int klen = make_key(k, i);
 		make_value(v, 200, i, 0);
 		if (lsm_put(r->db, k, (size_t)klen, v, 200))
@@ -697,9 +701,8 @@ static void stall_load(struct lsm_db *db, uint32_t n, int nthreads,
 	ck_assert_int_eq(pthread_create(&mt, NULL, monitor_main, m), 0);
 	for (int t = 0; t < nthreads; t++) {
 		r[t] = (struct stall_run){ db, t, nthreads, n, 0 };
-		ck_assert_int_eq(pthread_create(&th[t], NULL, stall_writer,
-						&r[t]),
-				 0);
+		ck_assert_int_eq(
+			pthread_create(&th[t], NULL, stall_writer, &r[t]), 0);
 	}
 	for (int t = 0; t < nthreads; t++) {
 		pthread_join(th[t], NULL);

@@ -2,8 +2,13 @@
  * check_db.c - end-to-end tests of the store through its public API
  * (engine/lsm.h): basic reads and writes, argument checking, reopen after
  * many flushes, crash recovery of sync writes, sync batches and lsm_sync()
- * under SIGKILL, group commit, the store lock, WAL recovery modes, tables a
- * crash left outside the manifest, and reads during concurrent flushes.
+ * under SIGKILL (with lsm_check() finding no corruption after each kill),
+ * group commit, the store lock, WAL recovery modes, tables a crash left
+ * outside the manifest, and reads during concurrent flushes.
+ *
+ * The crash tests fork a writer that acknowledges through a pipe what the
+ * API reported durable, SIGKILL it at a random moment (fixed seed), and
+ * check the reopened store against the acknowledgements.
  *
  * Iterators and snapshots are in check_db_iter.c, compaction and stalls in
  * check_compaction.c, the multi-threaded stress test in check_stress.c.
@@ -161,8 +166,8 @@ static void expect_s(struct lsm_db *db, const char *k, const char *v)
 	size_t len = 0;
 	int rc = lsm_get(db, NULL, k, strlen(k), &got, &len);
 	if (!v) {
-		ck_assert_msg(rc == -ENOENT, "get '%s': want absent, got %d",
-			      k, rc);
+		ck_assert_msg(rc == -ENOENT, "get '%s': want absent, got %d", k,
+			      rc);
 		return;
 	}
 	ck_assert_msg(rc == 0, "get '%s': %s", k, lsm_strerror(rc));
@@ -442,7 +447,7 @@ END_TEST
 
 START_TEST(test_reopen_many_tables)
 {
-	enum { N = 12000 };
+	enum { N = 8000 };
 	struct lsm_options o = small_opts();
 	struct lsm_db *db = open_ok(&o);
 	char key[32], val[256];
@@ -458,9 +463,8 @@ START_TEST(test_reopen_many_tables)
 	for (uint32_t i = 0; i < N; i += 3) {
 		int klen = snprintf(key, sizeof key, "key%07u", i);
 		make_value(val, value_len(i), i, 1);
-		ck_assert_int_eq(lsm_put(db, key, (size_t)klen, val,
-					 value_len(i)),
-				 0);
+		ck_assert_int_eq(
+			lsm_put(db, key, (size_t)klen, val, value_len(i)), 0);
 	}
 	for (uint32_t i = 0; i < N; i += 5) {
 		int klen = snprintf(key, sizeof key, "key%07u", i);
@@ -501,9 +505,9 @@ END_TEST
 /* ---- crash recovery: a child writes, the parent SIGKILLs it ---- */
 
 enum crash_kind {
-	CRASH_SYNC_PUTS,   /* every put LSM_WRITE_SYNC, acked one by one */
-	CRASH_SYNC_BATCH,  /* batches of BATCH_KEYS keys, sync, acked */
-	CRASH_NONE_SYNC,   /* LSM_SYNC_NONE puts, acked after lsm_sync() */
+	CRASH_SYNC_PUTS,  /* every put LSM_WRITE_SYNC, acked one by one */
+	CRASH_SYNC_BATCH, /* batches of BATCH_KEYS keys, sync, acked */
+	CRASH_NONE_SYNC,  /* LSM_SYNC_NONE puts, acked after lsm_sync() */
 };
 
 #define BATCH_KEYS 50
@@ -534,9 +538,9 @@ static void crash_child(enum crash_kind kind, int cycle, int fd)
 		if (kind == CRASH_SYNC_BATCH) {
 			lsm_batch_clear(b);
 			for (uint32_t j = 0; j < BATCH_KEYS && !rc; j++) {
-				int klen = snprintf(key, sizeof key,
-						    "c%d/b%06u/%02u", cycle, i,
-						    j);
+				int klen =
+					snprintf(key, sizeof key,
+						 "c%d/b%06u/%02u", cycle, i, j);
 				uint32_t id = i * BATCH_KEYS + j;
 				make_value(val, value_len(id), id,
 					   (uint32_t)cycle);
@@ -584,8 +588,8 @@ static void crash_child(enum crash_kind kind, int cycle, int fd)
  * (acknowledged units are 0..acks-1; for CRASH_NONE_SYNC the last ack
  * value + 1 keys).
  */
-static uint32_t crash_cycle(enum crash_kind kind, int cycle,
-			    uint32_t min_acks, unsigned *seed)
+static uint32_t crash_cycle(enum crash_kind kind, int cycle, uint32_t min_acks,
+			    unsigned *seed)
 {
 	int p[2];
 	ck_assert_int_eq(pipe(p), 0);
@@ -625,6 +629,23 @@ static uint32_t crash_cycle(enum crash_kind kind, int cycle,
 	return kind == CRASH_NONE_SYNC ? last + 1 : acks;
 }
 
+/* A SIGKILL leaves no corruption: lsm_check() may warn (a torn WAL tail,
+ * an unfinished table), but finds nothing wrong. */
+static void expect_clean_after_crash(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int problems = -1;
+	FILE *report = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(report);
+	int rc = lsm_check(dir, report, &problems);
+	fclose(report);
+	ck_assert_msg(rc == 0 && problems == 0,
+		      "lsm_check after a kill: %s, %d problems:\n%s",
+		      lsm_strerror(rc), problems, text);
+	free(text);
+}
+
 /* Keys of a cycle present after recovery must be exactly 0..m-1 (writes
  * reach the log in order); returns m after checking every value. */
 static uint32_t check_put_prefix(struct lsm_db *db, int cycle, uint32_t acked)
@@ -650,8 +671,8 @@ static uint32_t check_put_prefix(struct lsm_db *db, int cycle, uint32_t acked)
 		int klen = snprintf(key, sizeof key, "c%d/k%07u", cycle, i);
 		char *v;
 		size_t vlen;
-		ck_assert_msg(lsm_get(db, NULL, key, (size_t)klen, &v,
-				      &vlen) == -ENOENT,
+		ck_assert_msg(lsm_get(db, NULL, key, (size_t)klen, &v, &vlen) ==
+				      -ENOENT,
 			      "cycle %d: key %u present after a hole at %u",
 			      cycle, i, m);
 	}
@@ -665,6 +686,7 @@ static void crash_puts(enum crash_kind kind)
 	uint32_t recovered[CYCLES];
 	for (int c = 0; c < CYCLES; c++) {
 		uint32_t acked = crash_cycle(kind, c, 40, &seed);
+		expect_clean_after_crash();
 		struct lsm_options o = crash_opts();
 		struct lsm_db *db = open_ok(&o);
 		recovered[c] = check_put_prefix(db, c, acked);
@@ -721,8 +743,8 @@ static uint32_t check_batches(struct lsm_db *db, int cycle, uint32_t acked)
 	for (uint32_t i = 0;; i++) {
 		uint32_t n = batch_present(db, cycle, i);
 		ck_assert_msg(n == 0 || n == BATCH_KEYS,
-			      "cycle %d: batch %u is torn: %u of %u keys", cycle,
-			      i, n, BATCH_KEYS);
+			      "cycle %d: batch %u is torn: %u of %u keys",
+			      cycle, i, n, BATCH_KEYS);
 		if (n == 0) {
 			complete = i;
 			break;
@@ -749,6 +771,7 @@ START_TEST(test_crash_sync_batches)
 	uint32_t complete[CYCLES];
 	for (int c = 0; c < CYCLES; c++) {
 		uint32_t acked = crash_cycle(CRASH_SYNC_BATCH, c, 10, &seed);
+		expect_clean_after_crash();
 		struct lsm_options o = crash_opts();
 		struct lsm_db *db = open_ok(&o);
 		complete[c] = check_batches(db, c, acked);
@@ -926,7 +949,7 @@ START_TEST(test_lock)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct lsm_db *c = NULL;
-			_exit(lsm_open(dir, NULL, &c) == -EBUSY ? 0 : 1);
+		_exit(lsm_open(dir, NULL, &c) == -EBUSY ? 0 : 1);
 	}
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -1002,9 +1025,8 @@ static void write_wal_store(char *wal_path, size_t len, off_t *size)
 	for (uint32_t i = 0; i < WAL_KEYS; i++) {
 		int klen = snprintf(key, sizeof key, "w%04u", i);
 		make_value(val, value_len(i), i, 0);
-		ck_assert_int_eq(lsm_put(db, key, (size_t)klen, val,
-					 value_len(i)),
-				 0);
+		ck_assert_int_eq(
+			lsm_put(db, key, (size_t)klen, val, value_len(i)), 0);
 	}
 	close_ok(db);
 
@@ -1239,8 +1261,9 @@ static void expect_only_live_tables(struct lsm_db *db)
 		for (size_t j = 0; j < st.nfiles; j++)
 			if (st.files[j].number == nums[i])
 				live = true;
-		ck_assert_msg(live, "%06llu.sst is not in the manifest but "
-				    "was not removed",
+		ck_assert_msg(live,
+			      "%06llu.sst is not in the manifest but "
+			      "was not removed",
 			      (unsigned long long)nums[i]);
 	}
 	ck_assert_uint_eq(n, st.nfiles);
@@ -1269,9 +1292,8 @@ START_TEST(test_stray_tables_removed)
 	for (uint32_t i = 0; i < 3000; i++) {
 		int klen = snprintf(key, sizeof key, "k%05u", i);
 		make_value(val, value_len(i), i, 0);
-		ck_assert_int_eq(lsm_put(db, key, (size_t)klen, val,
-					 value_len(i)),
-				 0);
+		ck_assert_int_eq(
+			lsm_put(db, key, (size_t)klen, val, value_len(i)), 0);
 		if (i == 2000)
 			ck_assert_int_eq(lsm_flush(db), 0);
 	}
@@ -1418,7 +1440,8 @@ static void *rf_reader(void *p)
 	char key[16], want[160];
 	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
 		uint32_t k = (uint32_t)rand_r(&seed) % RF_KEYS;
-		uint32_t acked = __atomic_load_n(&s->acked[k], __ATOMIC_ACQUIRE);
+		uint32_t acked =
+			__atomic_load_n(&s->acked[k], __ATOMIC_ACQUIRE);
 		int klen = snprintf(key, sizeof key, "k%04u", k);
 		char *v = NULL;
 		size_t vlen;

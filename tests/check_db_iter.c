@@ -122,8 +122,8 @@ static int idx_cmp(const void *x, const void *y)
  */
 static void model_init(struct model *m, size_t want, uint64_t *seed)
 {
-	static const char alpha[] = { 'a', 'b', 'c', 'm', 'z', '\0',
-				      (char)0xff, '/' };
+	static const char alpha[] = { 'a', 'b',  'c',        'm',
+				      'z', '\0', (char)0xff, '/' };
 	char **keys = calloc(want + 1, sizeof *keys);
 	size_t *klens = calloc(want + 1, sizeof *klens);
 	size_t n = 0;
@@ -222,9 +222,9 @@ struct view {
 static size_t lower_bound(const struct view *v, const char *k, size_t klen)
 {
 	size_t i = 0;
-	while (i < v->m->n && (!v->e[i].present ||
-			       key_cmp(v->m->keys[i], v->m->klens[i], k, klen) <
-				       0))
+	while (i < v->m->n &&
+	       (!v->e[i].present ||
+		key_cmp(v->m->keys[i], v->m->klens[i], k, klen) < 0))
 		i++;
 	return i;
 }
@@ -262,8 +262,7 @@ static void expect_at(const struct view *v, struct lsm_iter *it, size_t i,
 	const char *val = lsm_iter_value(it, &vlen);
 	ck_assert_msg(!key_cmp(k, klen, v->m->keys[i], v->m->klens[i]),
 		      "%s: %s: wrong key (want #%zu)", v->what, step, i);
-	ck_assert_msg(vlen == v->e[i].vlen &&
-			      !memcmp(val, v->e[i].val, vlen),
+	ck_assert_msg(vlen == v->e[i].vlen && !memcmp(val, v->e[i].val, vlen),
 		      "%s: %s: wrong value of key #%zu", v->what, step, i);
 }
 
@@ -396,13 +395,12 @@ static void do_op(struct run *r)
 	size_t i = rnd_below(&r->seed, (uint32_t)r->m.n);
 	if (dice < 55) {
 		size_t vlen = random_value(&r->seed, val, sizeof val);
-		ck_assert_int_eq(lsm_put(r->db, r->m.keys[i], r->m.klens[i],
-					 val, vlen),
-				 0);
+		ck_assert_int_eq(
+			lsm_put(r->db, r->m.keys[i], r->m.klens[i], val, vlen),
+			0);
 		model_set(&r->m, i, val, vlen);
 	} else if (dice < 85) {
-		ck_assert_int_eq(lsm_delete(r->db, r->m.keys[i],
-					    r->m.klens[i]),
+		ck_assert_int_eq(lsm_delete(r->db, r->m.keys[i], r->m.klens[i]),
 				 0);
 		model_set(&r->m, i, NULL, 0);
 	} else {
@@ -563,11 +561,10 @@ static void model_run(uint64_t seed)
 	for (int l = 0; l < LSM_NUM_LEVELS; l++)
 		if (st.levels[l].files)
 			deepest = l;
-	printf("iterator model seed %llu: %d ops, %d flushes, %d manual "
-	       "compactions, %d reopens, %llu background flushes, deepest "
-	       "level L%d\n",
+	printf("iterator model seed %llu: %d ops, %d lsm_flush, %d "
+	       "lsm_compact, %d reopens, deepest level L%d\n",
 	       (unsigned long long)seed, OPS, r.flushes, r.compactions,
-	       r.reopens, (unsigned long long)st.flushes, deepest);
+	       r.reopens, deepest);
 	lsm_stats_release(&st);
 	ck_assert_int_eq(lsm_close(r.db), 0);
 	model_free(&r.m);
@@ -639,7 +636,8 @@ START_TEST(test_versions_across_layers)
 		char *got;
 		size_t len;
 		snprintf(val, sizeof val, "v%d", v);
-		ck_assert_int_eq(lsm_get(db, snaps[v], "key", 3, &got, &len), 0);
+		ck_assert_int_eq(lsm_get(db, snaps[v], "key", 3, &got, &len),
+				 0);
 		ck_assert_str_eq(got, val);
 		free(got);
 		int rc = lsm_get(db, snaps[v], "other", 5, &got, &len);
@@ -678,7 +676,8 @@ START_TEST(test_versions_across_layers)
 		char *got;
 		size_t len;
 		snprintf(val, sizeof val, "v%d", v);
-		ck_assert_int_eq(lsm_get(db, snaps[v], "key", 3, &got, &len), 0);
+		ck_assert_int_eq(lsm_get(db, snaps[v], "key", 3, &got, &len),
+				 0);
 		ck_assert_str_eq(got, val);
 		free(got);
 		lsm_snapshot_free(db, snaps[v]);

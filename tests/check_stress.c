@@ -103,20 +103,30 @@ struct shared {
 	int errors;             /* atomic */
 	pthread_mutex_t mu;
 	char first_error[512]; /* mu */
-	uint64_t counts[16];    /* atomic: operations done, by kind */
+	uint64_t counts[16];   /* atomic: operations done, by kind */
 };
 
-enum { C_PUT, C_DEL, C_BATCH, C_GET, C_SCAN, C_SEEK, C_SNAP, C_FLUSH,
-       C_COMPACT, C_STATS };
-static const char *const count_names[] = { "puts", "deletes", "batches",
-					   "gets", "scans", "seeks",
-					   "snapshot checks", "flushes",
-					   "compactions", "stats" };
+enum {
+	C_PUT,
+	C_DEL,
+	C_BATCH,
+	C_GET,
+	C_SCAN,
+	C_SEEK,
+	C_SNAP,
+	C_FLUSH,
+	C_COMPACT,
+	C_STATS
+};
+static const char *const count_names[] = {
+	"puts",  "deletes",         "batches", "gets",        "scans",
+	"seeks", "snapshot checks", "flushes", "compactions", "stats"
+};
 
 static struct shared S;
 
-__attribute__((format(printf, 1, 2)))
-static void record_failure(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void
+record_failure(const char *fmt, ...)
 {
 	va_list ap;
 	pthread_mutex_lock(&S.mu);
@@ -165,7 +175,8 @@ static uint32_t check_value(uint32_t k, const char *v, size_t vlen,
 	char want[400];
 	unsigned kk, op;
 	if (vlen < 17 || sscanf(v, "k%5u o%8u ", &kk, &op) != 2 || kk != k) {
-		record_failure("%s: key %u has a foreign value '%.16s'", who, k, v);
+		record_failure("%s: key %u has a foreign value '%.16s'", who, k,
+			       v);
 		return UINT32_MAX;
 	}
 	size_t len = make_value(want, k, op);
@@ -205,9 +216,10 @@ static void *writer_main(void *p)
 		lsm_batch_clear(b);
 		for (uint32_t i = 0; i < nops; i++) {
 			/* keys of this writer: k % NWRITERS == w */
-			uint32_t k = (uint32_t)(rnd(&seed) % (NKEYS / NWRITERS)) *
-					     NWRITERS +
-				     (uint32_t)w;
+			uint32_t k =
+				(uint32_t)(rnd(&seed) % (NKEYS / NWRITERS)) *
+					NWRITERS +
+				(uint32_t)w;
 			bool put = dice < 85 ? dice < 70 : rnd(&seed) % 4 != 0;
 			int klen = make_key(key, k);
 			uint32_t op = next_op[k]++;
@@ -216,7 +228,7 @@ static void *writer_main(void *p)
 				     : lsm_batch_delete(b, key, (size_t)klen);
 			if (rc) {
 				record_failure("writer %d: batch: %s", w,
-				     lsm_strerror(rc));
+					       lsm_strerror(rc));
 				goto out;
 			}
 			keys[i] = k;
@@ -225,7 +237,8 @@ static void *writer_main(void *p)
 		}
 		int rc = lsm_write(S.db, b, 0);
 		if (rc) {
-			record_failure("writer %d: write: %s", w, lsm_strerror(rc));
+			record_failure("writer %d: write: %s", w,
+				       lsm_strerror(rc));
 			break;
 		}
 		for (uint32_t i = 0; i < nops; i++) {
@@ -260,7 +273,8 @@ static void *reader_main(void *p)
 		if (rc == -ENOENT)
 			continue;
 		if (rc) {
-			record_failure("reader: get %s: %s", key, lsm_strerror(rc));
+			record_failure("reader: get %s: %s", key,
+				       lsm_strerror(rc));
 			break;
 		}
 		uint32_t op = check_value(k, v, vlen, "reader");
@@ -270,9 +284,10 @@ static void *reader_main(void *p)
 		/* the newest op is at least the acked one; a value found
 		 * after an acked delete must be a later put */
 		if (op < acked || op < seen[k]) {
-			record_failure("reader: %s: op %u, but op %u was acked and %u "
-			     "seen",
-			     key, op, acked, seen[k]);
+			record_failure(
+				"reader: %s: op %u, but op %u was acked and %u "
+				"seen",
+				key, op, acked, seen[k]);
 			break;
 		}
 		seen[k] = op;
@@ -345,7 +360,8 @@ static void *iter_main(void *p)
 				if (idx < 0)
 					break;
 				if (back ? idx >= prev : idx <= prev) {
-					record_failure("scan: key %d after %d", idx, prev);
+					record_failure("scan: key %d after %d",
+						       idx, prev);
 					break;
 				}
 				prev = idx;
@@ -363,11 +379,11 @@ static void *iter_main(void *p)
 					const char *kk = lsm_iter_key(it, &l);
 					if (l && kk[0] == 'k') {
 						prev = check_entry(it, "seek");
-						if (prev >= 0 &&
-						    prev < (int)k)
-							record_failure("seek k%05u landed "
-							     "on k%05d",
-							     k, prev);
+						if (prev >= 0 && prev < (int)k)
+							record_failure(
+								"seek k%05u landed "
+								"on k%05d",
+								k, prev);
 					}
 				}
 				for (int st = 0; st < 5 && prev >= 0; st++) {
@@ -384,9 +400,10 @@ static void *iter_main(void *p)
 					if (idx < 0)
 						break;
 					if (fwd ? idx <= prev : idx >= prev) {
-						record_failure("%s from %d gave %d",
-						     fwd ? "next" : "prev",
-						     prev, idx);
+						record_failure(
+							"%s from %d gave %d",
+							fwd ? "next" : "prev",
+							prev, idx);
 						break;
 					}
 					prev = idx;
@@ -444,8 +461,9 @@ static void *pair_main(void *p)
 			unsigned x = (unsigned)strtoul(a, NULL, 10);
 			if (x < n || strcmp(a, bv) ||
 			    (x % 2 ? rcc || strcmp(a, c) : rcc != -ENOENT))
-				record_failure("pair: torn batch: a=%s b=%s c=%s (n %u)",
-				     a, bv, rcc ? "-" : c, n);
+				record_failure(
+					"pair: torn batch: a=%s b=%s c=%s (n %u)",
+					a, bv, rcc ? "-" : c, n);
 		}
 		free(a);
 		free(bv);
@@ -461,24 +479,28 @@ static void *pair_main(void *p)
 				     lsm_iter_valid(it); lsm_iter_next(it)) {
 					size_t kl, vlen;
 					const char *k = lsm_iter_key(it, &kl);
-					const char *val = lsm_iter_value(it,
-									 &vlen);
+					const char *val =
+						lsm_iter_value(it, &vlen);
 					if (kl != 6 || memcmp(k, "pair/", 5))
 						break;
 					if (!seen)
 						snprintf(want_a, sizeof want_a,
-							 "%.*s", (int)vlen, val);
+							 "%.*s", (int)vlen,
+							 val);
 					else if (strlen(want_a) != vlen ||
 						 memcmp(want_a, val, vlen))
-						record_failure("pair: iterator saw a torn "
-						     "batch");
+						record_failure(
+							"pair: iterator saw a torn "
+							"batch");
 					seen++;
 				}
-				unsigned x = (unsigned)strtoul(want_a, NULL, 10);
+				unsigned x =
+					(unsigned)strtoul(want_a, NULL, 10);
 				if (seen != (x % 2 ? 3 : 2))
-					record_failure("pair: iterator saw %d keys of "
-					     "batch %u",
-					     seen, x);
+					record_failure(
+						"pair: iterator saw %d keys of "
+						"batch %u",
+						seen, x);
 				lsm_iter_free(it);
 			}
 		}
@@ -538,16 +560,18 @@ static void *stats_main(void *p)
 			break;
 		}
 		if (st.background_error)
-			record_failure("stats: background error %d", st.background_error);
+			record_failure("stats: background error %d",
+				       st.background_error);
 		for (size_t i = 1; i < st.nfiles; i++) {
 			const struct lsm_file_info *a = &st.files[i - 1],
 						   *b = &st.files[i];
 			if (a->level == b->level && b->level > 0 &&
 			    key_cmp(a->largest, a->largest_len, b->smallest,
 				    b->smallest_len) >= 0)
-				record_failure("stats: L%d tables %llu and %llu overlap",
-				     b->level, (unsigned long long)a->number,
-				     (unsigned long long)b->number);
+				record_failure(
+					"stats: L%d tables %llu and %llu overlap",
+					b->level, (unsigned long long)a->number,
+					(unsigned long long)b->number);
 		}
 		lsm_stats_release(&st);
 		count(C_STATS);
@@ -625,17 +649,16 @@ START_TEST(test_stress)
 	pthread_mutex_init(&S.mu, NULL);
 	ck_assert_int_eq(lsm_open(dir, &o, &S.db), 0);
 
-	void *(*mains[])(void *) = { writer_main,  writer_main, reader_main,
-				     reader_main,  iter_main,   pair_main,
+	void *(*mains[])(void *) = { writer_main,  writer_main,    reader_main,
+				     reader_main,  iter_main,      pair_main,
 				     flusher_main, compactor_main, stats_main };
 	enum { NT = sizeof mains / sizeof mains[0] };
 	pthread_t th[NT];
 	struct targ args[NT];
 	for (int i = 0; i < NT; i++) {
 		args[i].id = i < NWRITERS ? i : i - NWRITERS;
-		ck_assert_int_eq(pthread_create(&th[i], NULL, mains[i],
-						&args[i]),
-				 0);
+		ck_assert_int_eq(
+			pthread_create(&th[i], NULL, mains[i], &args[i]), 0);
 	}
 	for (int t = 0; t < seconds * 10 && !stopping(); t++)
 		sleep_ms(100);

@@ -126,8 +126,7 @@ compact_and_measure() {
 		fail "lsm compact failed: $(tail -n 3 "$tmp/compact.log")"
 	disk=$(dir_bytes "$store")
 	live=$("$LSM" stats "$store" | awk '$1 == "live_bytes" { print $2 }')
-	[ -n "$live" ] && [ "$live" -gt 0 ] ||
-		fail "no live_bytes in 'lsm stats' output"
+	[ "${live:-0}" -gt 0 ] || fail "no live_bytes in 'lsm stats' output"
 	echo "# after lsm compact ($1): $disk bytes on disk, $live bytes" \
 		"of live tables"
 	[ "$disk" -lt $((live * 3 / 2)) ] ||

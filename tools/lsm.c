@@ -16,7 +16,7 @@
 
 static const struct lsm_command *const commands[] = {
 	&cmd_put, &cmd_get, &cmd_del, &cmd_scan, &cmd_load, &cmd_stats,
-	&cmd_compact,
+	&cmd_compact, &cmd_check, &cmd_repair,
 	&cmd_dump_wal, &cmd_dump_sst, &cmd_dump_manifest,
 	&cmd_bench,
 };

@@ -25,7 +25,8 @@ struct lsm_command {
 };
 
 extern const struct lsm_command cmd_put, cmd_get, cmd_del, cmd_scan, cmd_load,
-	cmd_stats, cmd_compact, cmd_dump_wal, cmd_dump_sst, cmd_dump_manifest;
+	cmd_stats, cmd_compact, cmd_dump_wal, cmd_dump_sst, cmd_dump_manifest,
+	cmd_check, cmd_repair;
 extern const struct lsm_command cmd_bench;
 
 /* Prints "usage: lsm NAME ARGS" and the help text to f. */
