@@ -474,6 +474,7 @@ int lsm_compact(struct lsm_db *db, lsm_progress_fn progress, void *ctx)
 		if (!rc)
 			rc = run_compaction(db, &c);
 		compaction_release(&c);
+		db_delete_obsolete_files(db);
 		done += bytes * (uint64_t)(bottom - l);
 		if (progress) {
 			pthread_mutex_unlock(&db->mu);

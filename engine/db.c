@@ -734,6 +734,11 @@ int lsm_close(struct lsm_db *db)
 		pthread_join(db->flush_thread, NULL);
 		pthread_join(db->compact_thread, NULL);
 	}
+	/* tables whose last reader just went away */
+	pthread_mutex_lock(&db->mu);
+	if (!db->bg_error)
+		db_delete_obsolete_files(db);
+	pthread_mutex_unlock(&db->mu);
 	/* a segment given up for lack of space was salvaged (synced up to
 	 * its last whole record) when it failed: nothing to report */
 	bool salvaged = db->wal && wal_writer_out_of_space(db->wal);

@@ -73,6 +73,10 @@ struct lsm_db {
 	uint64_t wal_number;             /* mu */
 	uint64_t wal_synced_size;        /* leader only */
 	uint64_t wal_size; /* written by the leader with __atomic stores */
+	/* Bytes the leader inserted into mem (keys, values, entry headers):
+	 * memtable_bytes() counts whole arena blocks, 64 KiB even for an empty
+	 * memtable, too coarse for a small write_buffer_size (leader only) */
+	uint64_t mem_data_bytes;
 
 	/* The newest sequence visible to readers (mu). Set after the group's
 	 * memtable insert, so a reader never sees half a batch. */

@@ -31,6 +31,12 @@
 /* A group stops growing at this many bytes (a little more for a big head). */
 #define GROUP_MAX_BYTES (1u << 20)
 
+/* What memtable_bytes() says of an empty memtable (one arena block), and
+ * what an entry costs beyond its key and value (internal key trailer and
+ * skip list node, roughly). */
+#define MEMTABLE_EMPTY_BYTES (64u << 10)
+#define MEMTABLE_ENTRY_OVERHEAD 40u
+
 struct batch_writer {
 	const struct lsm_batch *batch; /* NULL: a sync or flush request */
 	bool sync;
@@ -68,6 +74,22 @@ static void stall_end(struct lsm_db *db, enum lsm_stall_cause cause,
 {
 	stat_add(&db->stats.stalls[cause].micros, now_micros(db) - started);
 	stat_set(&db->stats.stalls[cause].active, 0);
+}
+
+/*
+ * Whether the memtable has reached write_buffer_size. An empty one never
+ * has: memtable_bytes() already counts its first arena block (64 KiB),
+ * and a smaller write_buffer_size used to freeze every fresh memtable in a
+ * loop that never ended. The arena counts whole blocks, so below a few
+ * blocks the bytes actually inserted decide.
+ */
+static bool memtable_full(struct lsm_db *db)
+{
+	if (memtable_entries(db->mem) == 0)
+		return false;
+	return memtable_bytes(db->mem) >= db->opt.write_buffer_size +
+						   MEMTABLE_EMPTY_BYTES ||
+	       db->mem_data_bytes >= db->opt.write_buffer_size;
 }
 
 static int l0_files(struct lsm_db *db)
@@ -131,6 +153,7 @@ static int switch_memtable(struct lsm_db *db)
 	db->imm[db->nimm].wal_number = db->wal_number;
 	db->nimm++;
 	db->mem = fresh;
+	db->mem_data_bytes = 0;
 	db->wal = wal;
 	db->wal_number = number;
 	db->wal_synced_size = wal_writer_size(wal);
@@ -181,13 +204,17 @@ static int make_room(struct lsm_db *db, bool force, bool has_batch)
 		bool wal_dead = wal_writer_error(db->wal) != 0;
 		if (!wal_dead || (!has_batch && !force)) {
 			if (force ? memtable_entries(db->mem) == 0
-				  : !has_batch || memtable_bytes(db->mem) <
-							 db->opt.write_buffer_size)
+				  : !has_batch || !memtable_full(db))
 				return 0;
 		}
 		if (db->nimm >= max_imm) {
-			if (db->flush_nospace)
+			/* a writer does not wait for a flush that keeps
+			 * running out of space; lsm_flush (force) wakes it
+			 * for one more try and waits for that */
+			if (db->flush_nospace && !force)
 				return -ENOSPC;
+			if (db->flush_nospace)
+				pthread_cond_signal(&db->flush_cv);
 			uint64_t t = now_micros(db);
 			uint64_t failures = db->nospace_failures;
 			stall_begin(db, LSM_STALL_MEMTABLE);
@@ -196,12 +223,13 @@ static int make_room(struct lsm_db *db, bool force, bool has_batch)
 			       db->nospace_failures == failures)
 				pthread_cond_wait(&db->bg_cv, &db->mu);
 			stall_end(db, LSM_STALL_MEMTABLE, t);
-			if (db->nimm >= max_imm && db->flush_nospace)
+			if (db->nimm >= max_imm &&
+			    db->nospace_failures != failures)
 				return -ENOSPC;
 			continue;
 		}
 		if (l0 >= db->opt.l0_stop_trigger) {
-			if (db->compact_nospace)
+			if (db->compact_nospace && !force)
 				return -ENOSPC;
 			uint64_t t = now_micros(db);
 			uint64_t failures = db->nospace_failures;
@@ -213,7 +241,7 @@ static int make_room(struct lsm_db *db, bool force, bool has_batch)
 				pthread_cond_wait(&db->bg_cv, &db->mu);
 			stall_end(db, LSM_STALL_L0_STOP, t);
 			if (l0_files(db) >= db->opt.l0_stop_trigger &&
-			    db->compact_nospace)
+			    db->nospace_failures != failures)
 				return -ENOSPC;
 			continue;
 		}
@@ -226,7 +254,8 @@ static int make_room(struct lsm_db *db, bool force, bool has_batch)
 
 struct insert_ctx {
 	struct memtable *mem;
-	uint64_t bytes;
+	uint64_t bytes;     /* user bytes (keys and values) */
+	uint64_t mem_bytes; /* their cost in the memtable */
 };
 
 static int insert_one(void *arg, uint64_t seq, enum entry_type type,
@@ -234,6 +263,7 @@ static int insert_one(void *arg, uint64_t seq, enum entry_type type,
 {
 	struct insert_ctx *c = arg;
 	c->bytes += key.len + value.len;
+	c->mem_bytes += key.len + value.len + MEMTABLE_ENTRY_OVERHEAD;
 	return memtable_add(c->mem, seq, type, key, value);
 }
 
@@ -302,8 +332,9 @@ static int commit_group(struct lsm_db *db, const struct lsm_batch *group,
 		stat_add(&db->stats.wal_syncs, 1);
 	}
 	if (group && lsm_batch_count(group) > 0) {
-		struct insert_ctx c = { db->mem, 0 };
+		struct insert_ctx c = { db->mem, 0, 0 };
 		rc = batch_iterate(group, insert_one, &c);
+		db->mem_data_bytes += c.mem_bytes;
 		if (rc)
 			return rc;
 		stat_add(&db->stats.user_bytes_written, c.bytes);

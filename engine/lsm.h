@@ -192,7 +192,12 @@ struct lsm_stall_stats {
 	int active;      /* a writer is held right now */
 };
 
-/* One live table. smallest/largest are user keys (malloc()ed). */
+/*
+ * One live table. smallest/largest are user keys (malloc()ed). The fields
+ * from has_props on come from the table's properties block, which
+ * lsm_stats_get() does not read (that would open every table):
+ * lsm_file_props() fills them in; until then they are 0.
+ */
 struct lsm_file_info {
 	int level;
 	uint64_t number, size, entries, tombstones, min_seq, max_seq;
@@ -200,6 +205,14 @@ struct lsm_file_info {
 	uint32_t reason; /* 1 flush, 2 compaction */
 	char *smallest, *largest;
 	size_t smallest_len, largest_len;
+	int has_props;               /* the fields below are filled in */
+	uint64_t data_blocks;
+	uint64_t raw_key_bytes;      /* internal keys, before compression */
+	uint64_t raw_value_bytes;
+	uint64_t raw_data_bytes;     /* data blocks before compression */
+	uint64_t stored_data_bytes;  /* data blocks on disk, trailers included */
+	uint32_t bloom_bits_per_key; /* 0: the table has no bloom filter */
+	uint32_t compression;        /* enum lsm_compression of its writer */
 };
 
 struct lsm_stats {
@@ -243,6 +256,16 @@ void lsm_stats_release(struct lsm_stats *s);
 /* "l0_slowdown", "l0_stop", "memtable_limit" */
 const char *lsm_stall_cause_name(int cause);
 
+/*
+ * Fills the property fields of *fi (has_props and those after it) from the
+ * properties block of live table number, read through the table cache
+ * (which may open the file); the other fields are left as they are, so fi
+ * is typically an entry of lsm_stats.files. Returns 0, -ENOENT (no table of
+ * the current version has that number) or the error of reading the table.
+ */
+int lsm_file_props(struct lsm_db *db, uint64_t number,
+		   struct lsm_file_info *fi);
+
 /* Text for an error returned by this API. */
 const char *lsm_strerror(int err);
 
@@ -258,7 +281,8 @@ void lsm_set_log_handler(lsm_log_fn fn, void *ctx);
 /*
  * Verifies the store in dir without opening it, so that it also works on a
  * store lsm_open() refuses. Takes the store lock (-EBUSY while the store is
- * open elsewhere, e.g. mounted) and changes nothing in dir. Checks that
+ * open elsewhere, e.g. mounted) and changes nothing in dir (beyond
+ * creating LOCK when it is missing). Checks that
  * CURRENT names a MANIFEST that replays cleanly; that every table it names
  * exists with the recorded size and reads back (every block checksum, block
  * decoding, key order within and across blocks, index, filter and
@@ -268,11 +292,13 @@ void lsm_set_log_handler(lsm_log_fn fn, void *ctx);
  * end.
  *
  * report (may be NULL) receives one line per finding and a summary line:
- *   'NAME' at offset OFF: WHAT        corruption (" at offset OFF" is left
- *                                     out where no offset applies)
- *   warning: 'NAME': WHAT             not corruption: tables the manifest
- *                                     does not name (orphans), torn WAL
- *                                     tails, leftovers lsm_open removes
+ *   'NAME' at offset OFF: WHAT            corruption
+ *   warning: 'NAME' at offset OFF: WHAT   not corruption: tables the
+ *                                         manifest does not name (orphans),
+ *                                         torn WAL tails, leftovers that
+ *                                         lsm_open removes
+ * (" at offset OFF" is left out where no offset applies, e.g. a missing
+ * file).
  * *problems (may be NULL) receives the number of corruption findings.
  * Returns 0 when the store is clean (warnings allowed), -EIO when it found
  * corruption, or, when it could not check: -ENOENT (no store in dir),
@@ -286,26 +312,31 @@ int lsm_check(const char *dir, FILE *report, int *problems);
  * the store lock (-EBUSY while the store is open elsewhere). Every WAL
  * segment is replayed (corrupt records skipped) into new tables; every
  * table that verifies is kept as it is; the readable blocks of every other
- * table are copied into a new one. A new MANIFEST then names them all and
- * CURRENT is switched to it atomically. Tables keep the level the newest
- * readable MANIFEST gives them; the others go to level 0, and tables whose
- * order could let an older entry hide a newer one (overlapping keys with
- * interleaved sequence numbers) are merged into new tables. The last
- * sequence is the largest seen anywhere.
+ * table are copied into a new one (found through its index, or by their
+ * checksums when the index or footer is damaged). A new MANIFEST then names
+ * them all and CURRENT is switched to it atomically.
+ *
+ * Levels: tables keep the level the newest MANIFEST that replays (even in
+ * part) gives them; the others go to level 0. Wherever that could let an
+ * older entry hide a newer one (overlapping key ranges whose sequence
+ * ranges interleave, with no MANIFEST to vouch for their order), the tables
+ * involved are merged into new tables, placed as deep as they provably fit.
+ * The last sequence is the largest seen anywhere.
  *
  * Everything taken out of the store (damaged tables and WAL segments,
  * converted WAL segments, old MANIFESTs, temporary files, tables replaced
  * by a merge) is moved to dir/lost/, never deleted; a name already taken in
- * lost/ gets a ".N" suffix.
+ * lost/ gets a ".N" suffix. WAL segments without a record are left for
+ * lsm_open to remove.
  *
  * opt (may be NULL for defaults) supplies the env and how new tables are
  * written (block_size, compression, bloom_bits_per_key, target_file_size,
  * write_buffer_size for WAL replay). report (may be NULL) receives one line
  * per action and a summary: tables kept, rebuilt and merged, WAL records
  * recovered, files moved to lost/.
- * Returns 0, -ENOENT (no store in dir), -EBUSY, -EINVAL or an I/O error; on
- * failure CURRENT still names the old MANIFEST (if it did before) and the
- * repair can be run again.
+ * Returns 0, -ENOENT (no store in dir), -EBUSY, -EINVAL or an I/O error.
+ * On failure CURRENT still names the old MANIFEST (if it did before), but
+ * damaged files may already be in lost/: run the repair again.
  */
 int lsm_repair(const char *dir, const struct lsm_options *opt, FILE *report);
 

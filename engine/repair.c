@@ -484,7 +484,9 @@ static int convert_wal(struct repair *r, uint64_t number)
 	r->wals++;
 	r->wal_records += records;
 	r->wal_dropped += dropped;
-	if (dropped || bad) {
+	if (!dropped && !bad && !records) {
+		/* nothing in it: lsm_open removes it as obsolete */
+	} else if (dropped || bad) {
 		say(r,
 		    "'%s': %" PRIu64 " records recovered, %" PRIu64
 		    " bytes and %" PRIu64 " bad records skipped; moved to %s/",
@@ -568,8 +570,9 @@ static int salvage_by_index(struct repair *r, struct env_rfile *f,
 	if (!rc && block_iter_init(&ix, index.data, index.len, name,
 				   ft->index.offset))
 		rc = -EIO;
-	for (iter_seek_first(&ix.base); !rc && iter_valid(&ix.base);
-	     iter_next(&ix.base)) {
+	if (!rc)
+		iter_seek_first(&ix.base);
+	for (; !rc && iter_valid(&ix.base); iter_next(&ix.base)) {
 		struct sst_handle h;
 		struct slice hv = iter_value(&ix.base);
 		if (!sst_handle_decode(hv.data, hv.data + hv.len, &h)) {
@@ -608,9 +611,12 @@ static int salvage_by_scan(struct repair *r, struct env_rfile *f,
 {
 	struct buf data = BUF_INIT, block = BUF_INIT, prev = BUF_INIT;
 	size_t got = 0;
-	int rc = buf_reserve(&data, (size_t)limit + 1);
-	if (!rc)
-		rc = r->env->rfile_read(f, 0, data.data, (size_t)limit, &got);
+	if (buf_reserve(&data, (size_t)limit + 1)) {
+		/* a huge garbage file must not stop the repair */
+		(*bad)++;
+		return 0;
+	}
+	int rc = r->env->rfile_read(f, 0, data.data, (size_t)limit, &got);
 	const unsigned char *p = (const unsigned char *)data.data;
 	uint64_t off = 0;
 	while (!rc && off + SST_BLOCK_TRAILER_SIZE <= got) {
@@ -736,38 +742,102 @@ static int repair_table(struct repair *r, uint64_t number)
 
 /* ---- step 4: placement ---- */
 
-static bool overlap(const struct file_meta *a, const struct file_meta *b)
+/* Where a table (or a run about to be written) sits, as lookups see it. */
+struct span {
+	struct slice lo, hi; /* user keys */
+	uint64_t min_seq, max_seq, number;
+	int level;
+	bool hinted;
+};
+
+static struct span span_of(const struct rtable *t)
 {
-	return slice_cmp(ikey_user(buf_slice(&a->largest)),
-			 ikey_user(buf_slice(&b->smallest))) >= 0 &&
-	       slice_cmp(ikey_user(buf_slice(&b->largest)),
-			 ikey_user(buf_slice(&a->smallest))) >= 0;
+	return (struct span){
+		.lo = ikey_user(buf_slice(&t->f->smallest)),
+		.hi = ikey_user(buf_slice(&t->f->largest)),
+		.min_seq = t->f->min_seq,
+		.max_seq = t->f->max_seq,
+		.number = t->f->number,
+		.level = t->level,
+		.hinted = t->hinted,
+	};
 }
 
-/* Whether a lookup reads x before y (version_builder's order). */
-static bool read_before(const struct rtable *x, const struct rtable *y)
+/* Whether a lookup reads a before b (version_builder's L0 order). */
+static bool read_before(const struct span *a, const struct span *b)
 {
-	if (x->level != y->level)
-		return x->level < y->level;
-	if (x->f->max_seq != y->f->max_seq)
-		return x->f->max_seq > y->f->max_seq;
-	return x->f->number > y->f->number;
+	if (a->level != b->level)
+		return a->level < b->level;
+	if (a->max_seq != b->max_seq)
+		return a->max_seq > b->max_seq;
+	return a->number > b->number;
 }
 
-/* Whether x, read before y, holds the newer entry of every shared key. */
-static bool ordered(const struct rtable *x, const struct rtable *y)
+/* Whether a, read before b, holds the newer entry of every shared key. */
+static bool ordered(const struct span *a, const struct span *b)
 {
-	if (x->f->min_seq > y->f->max_seq)
+	if (a->min_seq > b->max_seq)
 		return true;
-	return x->hinted && y->hinted &&
-	       (x->level < y->level || (x->level == y->level && x->level > 0));
+	return a->hinted && b->hinted &&
+	       (a->level < b->level || (a->level == b->level && a->level > 0));
 }
 
-static size_t uf_find(size_t *parent, size_t i)
+/* Whether a and b may stay where they are. */
+static bool compatible(const struct span *a, const struct span *b)
 {
-	while (parent[i] != i)
-		i = parent[i] = parent[parent[i]];
-	return i;
+	if (slice_cmp(a->hi, b->lo) < 0 || slice_cmp(b->hi, a->lo) < 0)
+		return true;
+	if (a->level == b->level && a->level > 0)
+		return a->hinted && b->hinted; /* only a shared boundary key */
+	return read_before(a, b) ? ordered(a, b) : ordered(b, a);
+}
+
+/* Adds every live table of run to the set. */
+static void set_add_run(struct repair *r, bool *set, uint64_t run)
+{
+	for (size_t i = 0; i < r->nt; i++)
+		if (r->t[i].live && r->t[i].run == run)
+			set[i] = true;
+}
+
+/*
+ * Grows the set (tables in conflict) until the run that merging it would
+ * make, put in L0, fits with every table outside it; so one merge settles
+ * a whole cluster instead of one neighbour per round.
+ */
+static void close_set(struct repair *r, bool *set)
+{
+	bool changed = true;
+	while (changed) {
+		struct span m = { .level = 0, .hinted = false,
+				  .min_seq = UINT64_MAX,
+				  .number = r->next_number };
+		bool first = true;
+		for (size_t i = 0; i < r->nt; i++) {
+			if (!set[i])
+				continue;
+			struct span t = span_of(&r->t[i]);
+			if (first || slice_cmp(t.lo, m.lo) < 0)
+				m.lo = t.lo;
+			if (first || slice_cmp(t.hi, m.hi) > 0)
+				m.hi = t.hi;
+			if (t.min_seq < m.min_seq)
+				m.min_seq = t.min_seq;
+			if (t.max_seq > m.max_seq)
+				m.max_seq = t.max_seq;
+			first = false;
+		}
+		changed = false;
+		for (size_t i = 0; i < r->nt; i++) {
+			if (set[i] || !r->t[i].live)
+				continue;
+			struct span t = span_of(&r->t[i]);
+			if (!compatible(&m, &t)) {
+				set_add_run(r, set, r->t[i].run);
+				changed = true;
+			}
+		}
+	}
 }
 
 static int cmp_smallest(const void *pa, const void *pb)
@@ -777,27 +847,77 @@ static int cmp_smallest(const void *pa, const void *pb)
 	return ikey_cmp(buf_slice(&a->smallest), buf_slice(&b->smallest));
 }
 
-/* Merges the live tables of the given runs into one new run in L0. */
-static int merge_runs(struct repair *r, struct table_cache *tc,
-		      const uint64_t *runs, int nruns)
+/* One child iterator over the set's tables that belong together: a level
+ * of hinted tables, or one run. Returns 0 or -errno. */
+static int child_iter(struct repair *r, struct table_cache *tc,
+		      const bool *set, bool *taken, size_t first,
+		      struct file_meta **files, struct iter **out)
 {
-	struct iter **children = calloc((size_t)nruns, sizeof *children);
-	struct file_meta **files = malloc((r->nt + 1) * sizeof *files);
-	int rc = children && files ? 0 : -ENOMEM, n = 0, out = 0, in = 0;
-	for (int k = 0; k < nruns && !rc; k++) {
-		int m = 0;
-		for (size_t i = 0; i < r->nt; i++)
-			if (r->t[i].live && r->t[i].run == runs[k])
-				files[m++] = r->t[i].f;
-		qsort(files, (size_t)m, sizeof *files, cmp_smallest);
-		rc = m == 1 ? table_cache_iter(tc, files[0]->number,
-					       &children[n])
-			    : level_iter_new(tc, files, m, &children[n]);
-		n += !rc;
-		in += m;
+	const struct rtable *f0 = &r->t[first];
+	bool by_level = f0->hinted && f0->level > 0;
+	int m = 0;
+	for (size_t i = first; i < r->nt; i++) {
+		const struct rtable *t = &r->t[i];
+		if (!set[i] || taken[i])
+			continue;
+		if (by_level ? t->hinted && t->level == f0->level
+			     : !(t->hinted && t->level > 0) &&
+				       t->run == f0->run) {
+			files[m++] = t->f;
+			taken[i] = true;
+		}
 	}
-	free(files);
+	qsort(files, (size_t)m, sizeof *files, cmp_smallest);
+	return m == 1 ? table_cache_iter(tc, files[0]->number, out)
+		      : level_iter_new(tc, files, m, out);
+}
+
+/* The deepest level where the new run fits (0 when none does). */
+static void place_run(struct repair *r, uint64_t run)
+{
+	for (int level = LSM_NUM_LEVELS - 1; level > 0; level--) {
+		bool ok = true;
+		for (size_t i = 0; i < r->nt && ok; i++) {
+			if (!r->t[i].live || r->t[i].run != run)
+				continue;
+			struct span o = span_of(&r->t[i]);
+			o.level = level;
+			for (size_t j = 0; j < r->nt && ok; j++) {
+				if (!r->t[j].live || r->t[j].run == run)
+					continue;
+				struct span t = span_of(&r->t[j]);
+				ok = compatible(&o, &t);
+			}
+		}
+		if (!ok)
+			continue;
+		for (size_t i = 0; i < r->nt; i++)
+			if (r->t[i].live && r->t[i].run == run)
+				r->t[i].level = level;
+		return;
+	}
+}
+
+/*
+ * Merges the tables of the set (at most MERGE_MAX_RUNS child iterators;
+ * the rest wait for the next round) into one new run, placed as deep as
+ * it fits. Originals merged away move to lost/ later.
+ */
+static int merge_set(struct repair *r, struct table_cache *tc, bool *set)
+{
+	struct iter **children = calloc(MERGE_MAX_RUNS, sizeof *children);
+	struct file_meta **files = malloc((r->nt + 1) * sizeof *files);
+	bool *taken = calloc(r->nt + 1, sizeof *taken);
 	struct iter *it = NULL;
+	int rc = children && files && taken ? 0 : -ENOMEM, n = 0, in = 0;
+	int out = 0;
+	uint64_t run = r->next_run; /* the one write_tables() takes */
+	for (size_t i = 0; i < r->nt && !rc && n < MERGE_MAX_RUNS; i++)
+		if (set[i] && !taken[i])
+			rc = child_iter(r, tc, set, taken, i, files,
+					&children[n++]);
+	if (rc)
+		n--; /* the failed slot holds nothing */
 	if (!rc) {
 		/* the merging iterator owns the children now, or freed them */
 		if (!(it = merge_iter_new(children, n)))
@@ -807,21 +927,17 @@ static int merge_runs(struct repair *r, struct table_cache *tc,
 	for (int k = 0; k < n; k++)
 		iter_free(children[k]);
 	free(children);
+	free(files);
 	if (!rc)
 		rc = write_tables(r, it, SST_REASON_COMPACTION, true, 0, &out);
 	iter_free(it);
-	if (rc)
-		return rc;
-
-	for (size_t i = 0; i < r->nt; i++) {
+	for (size_t i = 0; i < r->nt && !rc; i++) {
 		struct rtable *t = &r->t[i];
-		bool in_merge = false;
-		for (int k = 0; k < nruns; k++)
-			in_merge |= t->live && t->run == runs[k];
-		if (!in_merge)
+		if (i >= r->nt - (size_t)out || !taken[i])
 			continue;
 		char name[32], path[FILENAME_MAX_LEN];
 		t->live = false;
+		in++;
 		table_cache_evict(tc, t->f->number);
 		snprintf(name, sizeof name, "%06" PRIu64 ".sst", t->f->number);
 		if (!t->created) {
@@ -829,79 +945,50 @@ static int merge_runs(struct repair *r, struct table_cache *tc,
 			rc = move_later(r, name);
 		} else {
 			/* our own intermediate: its entries are in the
-			 * merge output, and its sources in lost/ */
+			 * merge output, its sources in lost/ */
 			snprintf(path, sizeof path, "%s/%s", r->dir, name);
 			r->env->unlink(r->env, path);
 		}
-		if (rc)
-			return rc;
 	}
+	free(taken);
+	if (rc)
+		return rc;
+	place_run(r, run);
 	r->merged_in += in;
 	r->merged_out += out;
 	say(r, "merged %d tables whose order was unknown into %d", in, out);
 	return 0;
 }
 
-/*
- * One round: finds every pair of live tables a lookup could read in the
- * wrong order, joins their runs, and merges each group of runs (at most
- * MERGE_MAX_RUNS at a time). *merged is set when anything was merged.
- */
+/* One round: finds a pair of tables a lookup could read in the wrong
+ * order and merges its closure. *merged says whether it found one. */
 static int place_round(struct repair *r, struct table_cache *tc, bool *merged)
 {
 	size_t n = r->nt;
-	size_t *parent = malloc((n + 1) * sizeof *parent);
-	uint64_t *runs = malloc((n + 1) * sizeof *runs);
-	bool *conflict = calloc(n + 1, sizeof *conflict);
-	int rc = parent && runs && conflict ? 0 : -ENOMEM;
 	*merged = false;
-	for (size_t i = 0; i < n && !rc; i++)
-		parent[i] = i;
-	for (size_t i = 0; i < n && !rc; i++) {
-		const struct rtable *a = &r->t[i];
-		for (size_t j = i + 1; j < n && a->live; j++) {
-			const struct rtable *b = &r->t[j];
-			if (!b->live || a->run == b->run || !overlap(a->f, b->f))
-				continue;
-			bool ok = read_before(a, b) ? ordered(a, b)
-						    : ordered(b, a);
-			if (ok)
-				continue;
-			parent[uf_find(parent, i)] = uf_find(parent, j);
-			conflict[i] = conflict[j] = true;
-		}
-	}
-	/* a run is merged whole: join its tables' sets */
-	for (size_t i = 0; i < n && !rc; i++)
-		for (size_t j = i + 1; j < n && r->t[i].live; j++)
-			if (r->t[j].live && r->t[j].run == r->t[i].run &&
-			    (conflict[i] || conflict[j])) {
-				parent[uf_find(parent, i)] = uf_find(parent, j);
-				conflict[i] = conflict[j] = true;
-			}
-	for (size_t root = 0; root < n && !rc; root++) {
-		int nruns = 0;
-		for (size_t i = 0; i < n && nruns < MERGE_MAX_RUNS; i++) {
-			if (!conflict[i] || !r->t[i].live ||
-			    uf_find(parent, i) != root)
-				continue;
-			bool seen = false;
-			for (int k = 0; k < nruns; k++)
-				seen |= runs[k] == r->t[i].run;
-			if (!seen)
-				runs[nruns++] = r->t[i].run;
-		}
-		if (nruns < 2)
+	for (size_t i = 0; i < n; i++) {
+		if (!r->t[i].live)
 			continue;
-		/* groups are disjoint: merging one leaves the others' tables
-		 * below n as they were */
-		rc = merge_runs(r, tc, runs, nruns);
-		*merged = true;
+		struct span a = span_of(&r->t[i]);
+		for (size_t j = i + 1; j < n; j++) {
+			if (!r->t[j].live || r->t[j].run == r->t[i].run)
+				continue;
+			struct span b = span_of(&r->t[j]);
+			if (compatible(&a, &b))
+				continue;
+			bool *set = calloc(n + 1, sizeof *set);
+			if (!set)
+				return -ENOMEM;
+			set_add_run(r, set, r->t[i].run);
+			set_add_run(r, set, r->t[j].run);
+			close_set(r, set);
+			int rc = merge_set(r, tc, set);
+			free(set);
+			*merged = true;
+			return rc;
+		}
 	}
-	free(parent);
-	free(runs);
-	free(conflict);
-	return rc;
+	return 0;
 }
 
 static int place(struct repair *r)

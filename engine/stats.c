@@ -2,18 +2,21 @@
  * stats.c - lsm_stats_get(): one snapshot of every counter an operator
  * needs, gathered from db_stats (atomics), the current version, the caches
  * and the memtables. The .lsm/ directory of a mount and `lsm stats` print
- * this and nothing else, so they always agree.
+ * this and nothing else, so they always agree. lsm_file_props() adds one
+ * table's properties block, which costs a read when the table is not open.
  */
 #include "config.h"
 #include "db_impl.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "block_cache.h"
 #include "dbformat.h"
 #include "memtable.h"
+#include "sst_builder.h"
 #include "table_cache.h"
 #include "sst_reader.h"
 #include "version.h"
@@ -168,6 +171,40 @@ int lsm_stats_get(struct lsm_db *db, struct lsm_stats *out)
 	version_unref(v);
 	if (rc)
 		lsm_stats_release(out);
+	return rc;
+}
+
+int lsm_file_props(struct lsm_db *db, uint64_t number,
+		   struct lsm_file_info *fi)
+{
+	pthread_mutex_lock(&db->mu);
+	struct version *v = version_ref(version_set_current(db->vs));
+	pthread_mutex_unlock(&db->mu);
+
+	/* only tables of the current version: our reference keeps the file
+	 * on disk while it is read, and a table already deleted is not
+	 * reopened into the table cache */
+	bool live = false;
+	for (int l = 0; l < LSM_NUM_LEVELS && !live; l++)
+		for (int i = 0; i < v->nfiles[l] && !live; i++)
+			live = v->files[l][i]->number == number;
+	int rc = -ENOENT;
+	if (live) {
+		struct sst_props p;
+		rc = table_cache_props(db->tc, number, &p);
+		if (!rc) {
+			fi->has_props = 1;
+			fi->data_blocks = p.data_blocks;
+			fi->raw_key_bytes = p.raw_key_bytes;
+			fi->raw_value_bytes = p.raw_value_bytes;
+			fi->raw_data_bytes = p.raw_data_bytes;
+			fi->stored_data_bytes = p.stored_data_bytes;
+			fi->bloom_bits_per_key = p.bloom_bits_per_key;
+			fi->compression = p.compression;
+			sst_props_release(&p);
+		}
+	}
+	version_unref(v);
 	return rc;
 }
 

@@ -15,12 +15,18 @@
 int attr_get(struct lsmfs *fs, uint64_t ino, struct stat *st)
 {
 	struct inode_rec r;
+	/* shared: the record and the buffered writes (file.c) must agree */
+	struct inode_node *n = node_lock(fs, ino, 0);
+	if (!n)
+		return -ENOMEM;
 	int rc = inode_load(fs->db, NULL, ino, &r);
-	if (rc)
-		return rc;
-	inode_to_stat(&r.a, ino, st);
-	inode_rec_release(&r);
-	return 0;
+	if (!rc) {
+		file_wb_attr(n, &r.a);
+		inode_to_stat(&r.a, ino, st);
+		inode_rec_release(&r);
+	}
+	node_unlock(fs, n);
+	return rc;
 }
 
 static struct inode_time from_timespec(struct timespec ts)
@@ -40,7 +46,10 @@ int attr_set(struct lsmfs *fs, uint64_t ino, const struct stat *in,
 
 	if (!n)
 		return -ENOMEM;
-	rc = inode_load(fs->db, NULL, ino, &r);
+	/* the record stored below must carry the buffered writes' size */
+	rc = file_wb_flush(fs, n);
+	if (!rc)
+		rc = inode_load(fs->db, NULL, ino, &r);
 	if (rc)
 		goto out_unlock;
 	rc = lsm_batch_new(&b);
@@ -53,8 +62,6 @@ int attr_set(struct lsmfs *fs, uint64_t ino, const struct stat *in,
 			rc = -EINVAL;
 		else if (in->st_size < 0)
 			rc = -EINVAL;
-		else
-			rc = file_wb_flush(fs, n);
 		if (!rc) {
 			/* the buffered chunk may be cut: reload it later */
 			file_wb_drop(n);

@@ -2,15 +2,20 @@
  * read, write with a write-behind chunk, flush, sync, fallocate; see
  * lsmfs.h and filedata.h.
  *
- * Write-behind: a write that covers part of a chunk does not rewrite the
+ * Write-behind: a write that covers part of one chunk does not rewrite the
  * whole chunk in the store each time. The chunk is kept in the inode's node
  * (itable.h: wb_*) and later writes to it are merged there; it goes to the
- * store when a partial write moves to another chunk, on flush (close),
- * release, fsync, before a read or truncate of the file, and at unmount.
- * The inode record (size, mtime, stored bytes) is still written with every
- * write, so attributes are always current; after a crash without fsync the
- * bytes of a chunk not yet written back read as zeros. With sync=always
- * (fs->write_behind == 0) every write goes straight to the store.
+ * store when a write moves to another chunk or spans chunks, on flush
+ * (close), release, fsync, setattr, fallocate and at unmount. Readers and
+ * getattr see the buffered bytes and attributes (file_wb_attr()).
+ *
+ * Invariant: the inode record in the store never covers bytes the store
+ * does not have. While the chunk is dirty, the file's new size, stored
+ * bytes and times live only in the node (wb_size, ...); they are stored in
+ * the same batch as the chunk. So after a crash without fsync a file holds
+ * an older size with the data of that size, never a new size with zeros
+ * where buffered data was. With sync=always (fs->write_behind == 0) every
+ * write goes straight to the store.
  */
 #include "config.h"
 #include "lsmfs.h"
@@ -29,19 +34,59 @@
 
 #define CS ((uint64_t)KS_CHUNK_SIZE)
 
+static int time_before(struct inode_time a, struct inode_time b)
+{
+	return a.sec < b.sec || (a.sec == b.sec && a.nsec < b.nsec);
+}
+
+void file_wb_attr(const struct inode_node *n, struct inode_attr *a)
+{
+	if (!n->wb_dirty)
+		return;
+	a->size = n->wb_size;
+	a->stored = n->wb_stored;
+	a->mtime = n->wb_mtime;
+	/* link, rename and xattr changes store a later ctime meanwhile */
+	if (time_before(a->ctime, n->wb_ctime))
+		a->ctime = n->wb_ctime;
+}
+
+/* Remembers a (the attributes with the buffered write) in n: dirty. */
+static void wb_keep_attr(struct inode_node *n, const struct inode_attr *a)
+{
+	n->wb_size = a->size;
+	n->wb_stored = a->stored;
+	n->wb_mtime = a->mtime;
+	n->wb_ctime = a->ctime;
+	n->wb_dirty = 1;
+}
+
 int file_wb_flush(struct lsmfs *fs, struct inode_node *n)
 {
-	struct lsm_batch *b;
+	struct lsm_batch *b = NULL;
+	struct inode_rec r;
 	char key[KS_CHUNK_KEY_LEN];
 	if (!n->wb_dirty)
 		return 0;
-	int rc = lsm_batch_new(&b);
+	int rc = inode_load(fs->db, NULL, n->ino, &r);
+	if (rc == -ENOENT) {
+		file_wb_drop(n); /* purged: nothing left to write to */
+		return 0;
+	}
+	if (rc)
+		return rc;
+	/* the chunk and the size that covers it, in one batch */
+	file_wb_attr(n, &r.a);
+	rc = lsm_batch_new(&b);
 	if (!rc)
 		rc = lsm_batch_put(b, key, ks_chunk_key(key, n->ino, n->wb_idx),
 				   n->wb_data, n->wb_len);
 	if (!rc)
+		rc = inode_store(b, n->ino, &r);
+	if (!rc)
 		rc = lsm_write(fs->db, b, fs->write_flags);
 	lsm_batch_free(b);
+	inode_rec_release(&r);
 	if (!rc)
 		n->wb_dirty = 0;
 	return rc;
@@ -89,34 +134,43 @@ void file_release(struct lsmfs *fs, uint64_t ino)
 		ns_purge(fs, ino);
 }
 
+/* Copies the buffered chunk's bytes that fall in [off, off + n) over dst,
+ * which holds those file bytes as the store has them. */
+static void wb_overlay(const struct inode_node *node, uint64_t off, size_t n,
+		       char *dst)
+{
+	uint64_t cstart = node->wb_idx * CS, cend = cstart + node->wb_len;
+	uint64_t from = cstart > off ? cstart : off;
+	uint64_t to = cend < off + n ? cend : off + n;
+	if (from < to)
+		memcpy(dst + (from - off), node->wb_data + (from - cstart),
+		       to - from);
+}
+
 int file_read(struct lsmfs *fs, uint64_t ino, uint64_t off, size_t size,
 	      char *buf, size_t *n)
 {
 	struct inode_rec r;
-	/* shared: the size and the chunks must come from one state */
+	/* shared: the size, the chunks and the buffer must agree */
 	struct inode_node *node = node_lock(fs, ino, 0);
 	int rc;
 	if (!node)
 		return -ENOMEM;
-	if (node->wb_dirty) {
-		/* the store must hold every chunk before we read it */
-		pthread_rwlock_unlock(&node->lock);
-		pthread_rwlock_wrlock(&node->lock);
-		rc = file_wb_flush(fs, node);
-		if (rc)
-			goto out;
-	}
 	rc = inode_load(fs->db, NULL, ino, &r);
-	if (!rc) {
-		if (S_ISDIR(r.a.mode))
-			rc = -EISDIR;
-		else if (!S_ISREG(r.a.mode))
-			rc = -EINVAL;
-		else
-			rc = fdata_read(fs->db, NULL, ino, r.a.size, off, size,
-					buf, n);
-		inode_rec_release(&r);
+	if (rc)
+		goto out;
+	if (S_ISDIR(r.a.mode)) {
+		rc = -EISDIR;
+	} else if (!S_ISREG(r.a.mode)) {
+		rc = -EINVAL;
+	} else {
+		file_wb_attr(node, &r.a);
+		rc = fdata_read(fs->db, NULL, ino, r.a.size, off, size, buf,
+				n);
+		if (!rc && node->wb_dirty)
+			wb_overlay(node, off, *n, buf);
 	}
+	inode_rec_release(&r);
 out:
 	node_unlock(fs, node);
 	return rc;
@@ -132,24 +186,17 @@ static void wb_merge(struct inode_node *node, struct inode_attr *a,
 	size_t nlen = in + n > node->wb_len ? in + n : node->wb_len;
 	a->stored += nlen - node->wb_len;
 	node->wb_len = nlen;
-	node->wb_dirty = 1;
 }
 
-/* Makes chunk idx the buffered one, putting the old one into b. */
-static int wb_take(struct lsmfs *fs, struct inode_node *node,
-		   struct inode_attr *a, uint64_t idx, struct lsm_batch *b)
+/* Makes chunk idx the buffered one, clean. Requires a clean buffer (the
+ * store has it) and a = the file's current attributes. */
+static int wb_load(struct lsmfs *fs, struct inode_node *node,
+		   const struct inode_attr *a, uint64_t idx)
 {
-	char key[KS_CHUNK_KEY_LEN];
 	char *old;
 	size_t olen;
-	int rc = 0;
-	if (node->wb_dirty)
-		rc = lsm_batch_put(b, key, ks_chunk_key(key, node->ino,
-							node->wb_idx),
-				   node->wb_data, node->wb_len);
-	if (!rc)
-		rc = fdata_chunk_load(fs->db, node->ino, idx, a->size, &old,
-				      &olen);
+	int rc = fdata_chunk_load(fs->db, node->ino, idx, a->size, &old,
+				  &olen);
 	if (rc)
 		return rc;
 	if (!node->wb_data && !(node->wb_data = malloc(CS))) {
@@ -161,40 +208,104 @@ static int wb_take(struct lsmfs *fs, struct inode_node *node,
 	free(old);
 	node->wb_idx = idx;
 	node->wb_len = olen;
-	node->wb_dirty = 0;
 	return 0;
 }
 
-/* fdata_write() through the write-behind chunk. Requires node->lock. */
-static int write_behind(struct lsmfs *fs, struct inode_node *node,
-			struct inode_attr *a, uint64_t off, const char *src,
-			size_t len, struct lsm_batch *b)
+/*
+ * A write that spans chunks or fills one: one batch with every chunk it
+ * touches, the buffered chunk if dirty, and the inode record. The buffered
+ * chunk's part is merged into a copy, so nothing in memory changes unless
+ * the batch is stored. Requires node->lock exclusively; a holds the file's
+ * current attributes (buffered ones included) and is updated.
+ */
+static int write_through(struct lsmfs *fs, struct inode_node *node,
+			 struct inode_rec *r, uint64_t off, const char *src,
+			 size_t len)
 {
-	uint64_t end = off + len, first = off / CS, last = (end - 1) / CS;
-	/* the buffer holds a chunk of this write: no other chunk may take it
-	 * over, or the store would be read for a chunk only b has */
-	int busy = node->wb_data && node->wb_idx >= first &&
-		   node->wb_idx <= last;
-	int rc = 0;
+	struct inode_attr *a = &r->a;
+	struct lsm_batch *b = NULL;
+	char key[KS_CHUNK_KEY_LEN];
+	char *copy = NULL; /* the buffered chunk with this write merged */
+	size_t copy_len = 0;
+	uint64_t end = off + len;
+	int rc = lsm_batch_new(&b);
 	for (uint64_t pos = off; pos < end && !rc;) {
 		uint64_t idx = pos / CS;
 		size_t in = (size_t)(pos - idx * CS);
 		size_t n = (size_t)(end - pos < CS - in ? end - pos : CS - in);
 		if (node->wb_data && node->wb_idx == idx) {
-			wb_merge(node, a, in, src, n);
-		} else if ((in == 0 && n == CS) || busy) {
-			rc = fdata_write(fs->db, node->ino, a, pos, src, n, b);
+			if (!(copy = malloc(CS))) {
+				rc = -ENOMEM;
+				break;
+			}
+			memcpy(copy, node->wb_data, node->wb_len);
+			if (in > node->wb_len)
+				memset(copy + node->wb_len, 0,
+				       in - node->wb_len);
+			memcpy(copy + in, src, n);
+			copy_len = in + n > node->wb_len ? in + n
+							 : node->wb_len;
+			a->stored += copy_len - node->wb_len;
+			rc = lsm_batch_put(b, key, ks_chunk_key(key, node->ino,
+								idx),
+					   copy, copy_len);
 		} else {
-			rc = wb_take(fs, node, a, idx, b);
-			if (!rc)
-				wb_merge(node, a, in, src, n);
+			rc = fdata_write(fs->db, node->ino, a, pos, src, n, b);
 		}
 		src += n;
 		pos += n;
 	}
-	if (!rc && end > a->size)
+	if (!rc && !copy && node->wb_dirty)
+		rc = lsm_batch_put(b, key, ks_chunk_key(key, node->ino,
+							node->wb_idx),
+				   node->wb_data, node->wb_len);
+	if (end > a->size)
 		a->size = end;
-	return rc;
+	a->mtime = a->ctime = inode_now();
+	if (!rc)
+		rc = inode_store(b, node->ino, r);
+	if (!rc)
+		rc = lsm_write(fs->db, b, fs->write_flags);
+	lsm_batch_free(b);
+	if (rc) {
+		free(copy);
+		return rc;
+	}
+	/* the store now has everything: the buffer is clean */
+	if (copy) {
+		free(node->wb_data);
+		node->wb_data = copy;
+		node->wb_len = copy_len;
+	}
+	node->wb_dirty = 0;
+	return 0;
+}
+
+/* A write through the write-behind chunk. Requires node->lock
+ * exclusively; r holds the file's current attributes and is updated. */
+static int write_behind(struct lsmfs *fs, struct inode_node *node,
+			struct inode_rec *r, uint64_t off, const char *src,
+			size_t len)
+{
+	uint64_t idx = off / CS;
+	size_t in = (size_t)(off - idx * CS);
+	int rc;
+	if (in + len > CS || len == CS)
+		return write_through(fs, node, r, off, src, len);
+	if (!node->wb_data || node->wb_idx != idx) {
+		/* the old chunk and the attributes that cover it go first */
+		rc = file_wb_flush(fs, node);
+		if (!rc)
+			rc = wb_load(fs, node, &r->a, idx);
+		if (rc)
+			return rc;
+	}
+	wb_merge(node, &r->a, in, src, len);
+	if (off + len > r->a.size)
+		r->a.size = off + len;
+	r->a.mtime = r->a.ctime = inode_now();
+	wb_keep_attr(node, &r->a);
+	return 0;
 }
 
 int file_write(struct lsmfs *fs, uint64_t ino, uint64_t off,
@@ -219,13 +330,15 @@ int file_write(struct lsmfs *fs, uint64_t ino, uint64_t off,
 		rc = -EISDIR;
 	else if (!S_ISREG(r.a.mode))
 		rc = -EINVAL;
-	if (!rc)
-		rc = lsm_batch_new(&b);
 	if (rc)
 		goto out;
-	if (fs->write_behind)
-		rc = write_behind(fs, n, &r.a, off, data, len, b);
-	else
+	if (fs->write_behind) {
+		file_wb_attr(n, &r.a);
+		rc = write_behind(fs, n, &r, off, data, len);
+		goto out;
+	}
+	rc = lsm_batch_new(&b);
+	if (!rc)
 		rc = fdata_write(fs->db, ino, &r.a, off, data, len, b);
 	r.a.mtime = r.a.ctime = inode_now();
 	if (!rc)
@@ -263,7 +376,10 @@ int file_fallocate(struct lsmfs *fs, uint64_t ino, int mode, uint64_t off,
 	n = node_lock(fs, ino, 1);
 	if (!n)
 		return -ENOMEM;
-	rc = inode_load(fs->db, NULL, ino, &r);
+	/* the record stored below must not cover unstored bytes */
+	rc = file_wb_flush(fs, n);
+	if (!rc)
+		rc = inode_load(fs->db, NULL, ino, &r);
 	if (rc)
 		goto out_unlock;
 	if (S_ISDIR(r.a.mode))

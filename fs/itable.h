@@ -24,6 +24,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "inode.h"
+
 struct inode_node {
 	uint64_t ino;
 	pthread_rwlock_t lock;
@@ -31,12 +33,16 @@ struct inode_node {
 	 * file.c's write-behind chunk, protected by lock: the current content
 	 * of chunk wb_idx (wb_len bytes in wb_data, a KS_CHUNK_SIZE buffer)
 	 * when wb_data is not NULL; wb_dirty when the store does not have it
-	 * yet. Freed with the node.
+	 * yet. While dirty, wb_size .. wb_ctime are the file's attributes with
+	 * the buffered writes (the stored inode record has older ones, see
+	 * file_wb_attr()). Freed with the node.
 	 */
 	char *wb_data;
 	uint64_t wb_idx;
 	size_t wb_len;
 	int wb_dirty;
+	uint64_t wb_size, wb_stored;
+	struct inode_time wb_mtime, wb_ctime;
 	/* the fields below are protected by the table mutex */
 	uint64_t nlookup;  /* the kernel's reference count (FUSE lookup) */
 	uint32_t nopen;    /* open file handles */

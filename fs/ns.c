@@ -167,11 +167,9 @@ int ns_lookup(struct lsmfs *fs, uint64_t parent, const char *name,
 		if (rc)
 			return rc;
 	}
-	rc = inode_load(fs->db, NULL, ino, &r);
+	rc = attr_get(fs, ino, st); /* with buffered writes (file.c) */
 	if (rc)
 		return rc; /* -ENOENT: unlinked and purged meanwhile */
-	inode_to_stat(&r.a, ino, st);
-	inode_rec_release(&r);
 	kernel_ref(fs, ino);
 	return 0;
 }
@@ -315,6 +313,7 @@ int ns_link(struct lsmfs *fs, uint64_t ino, uint64_t newparent,
 		rc = lsm_write(fs->db, b, fs->write_flags);
 	if (rc)
 		goto out;
+	file_wb_attr(n, &r.a); /* the size of buffered writes (file.c) */
 	inode_to_stat(&r.a, ino, st);
 	kernel_ref(fs, ino);
 out:

@@ -22,8 +22,14 @@ struct inode_node *node_lock(struct lsmfs *fs, uint64_t ino, int exclusive);
 void node_unlock(struct lsmfs *fs, struct inode_node *n);
 
 /* file.c's write-behind chunk of node n (n->lock held exclusively): write
- * it to the store / forget it (after it was flushed or is obsolete). */
+ * it to the store with the inode attributes that cover it, in one batch /
+ * forget it (after it was flushed or is obsolete). */
 int file_wb_flush(struct lsmfs *fs, struct inode_node *n);
 void file_wb_drop(struct inode_node *n);
+
+/* Puts into a (loaded from the store) the size, stored bytes and times of
+ * the writes still buffered in n, if any: what getattr, lookup and read
+ * must see. Requires n->lock (shared suffices). */
+void file_wb_attr(const struct inode_node *n, struct inode_attr *a);
 
 #endif /* LSMFS_NS_INTERNAL_H */

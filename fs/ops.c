@@ -22,6 +22,18 @@ static struct lsmfs *fs_of(fuse_req_t req)
 	return ctx_of(req)->fs;
 }
 
+/* The generated .lsm/ entries change on every read: the kernel must not
+ * cache their names or attributes. */
+static double attr_timeout_of(struct ops_ctx *c, fuse_ino_t ino)
+{
+	return lsmdir_owns(ino) ? 0 : c->attr_timeout;
+}
+
+static double entry_timeout_of(struct ops_ctx *c, fuse_ino_t ino)
+{
+	return lsmdir_owns(ino) ? 0 : c->entry_timeout;
+}
+
 static void reply_entry(fuse_req_t req, const struct stat *st)
 {
 	struct ops_ctx *c = ctx_of(req);
@@ -29,8 +41,8 @@ static void reply_entry(fuse_req_t req, const struct stat *st)
 	memset(&e, 0, sizeof e);
 	e.ino = st->st_ino;
 	e.attr = *st;
-	e.attr_timeout = c->attr_timeout;
-	e.entry_timeout = c->entry_timeout;
+	e.attr_timeout = attr_timeout_of(c, e.ino);
+	e.entry_timeout = entry_timeout_of(c, e.ino);
 	if (fuse_reply_entry(req, &e) == -ENOENT && !lsmdir_owns(e.ino))
 		ns_forget(c->fs, e.ino, 1); /* the request was interrupted */
 }
@@ -40,7 +52,8 @@ static void reply_attr(fuse_req_t req, int rc, const struct stat *st)
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, st, ctx_of(req)->attr_timeout);
+		fuse_reply_attr(req, st, attr_timeout_of(ctx_of(req),
+							 st->st_ino));
 }
 
 static int is_reserved(fuse_ino_t parent, const char *name)
@@ -91,7 +104,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		 * through this daemon, which invalidates it */
 		struct fuse_entry_param e;
 		memset(&e, 0, sizeof e);
-		e.entry_timeout = ctx_of(req)->entry_timeout;
+		e.entry_timeout = entry_timeout_of(ctx_of(req), parent);
 		fuse_reply_entry(req, &e);
 	} else if (rc) {
 		fuse_reply_err(req, -rc);
@@ -420,8 +433,8 @@ static size_t add_plus(fuse_req_t req, char *buf, size_t room,
 			return 0;
 		}
 		e.ino = ent->ino;
-		e.attr_timeout = c->attr_timeout;
-		e.entry_timeout = c->entry_timeout;
+		e.attr_timeout = attr_timeout_of(c, e.ino);
+		e.entry_timeout = entry_timeout_of(c, e.ino);
 	}
 	size_t n = fuse_add_direntry_plus(req, buf, room, ent->name, &e, next);
 	if (n > room && e.ino && !lsmdir_owns(e.ino))

@@ -81,11 +81,36 @@ static const struct {
 	const struct counter *c;
 	size_t n;
 } sections[] = {
-	{ memtable_counters, N(memtable_counters) },
-	{ wal_counters, N(wal_counters) },
-	{ compaction_counters, N(compaction_counters) },
-	{ cache_counters, N(cache_counters) },
+	[REPORT_MEMTABLE] = { memtable_counters, N(memtable_counters) },
+	[REPORT_WAL] = { wal_counters, N(wal_counters) },
+	[REPORT_COMPACTION] = { compaction_counters, N(compaction_counters) },
+	[REPORT_CACHE] = { cache_counters, N(cache_counters) },
 };
+
+static const char *unit_name(enum unit u)
+{
+	switch (u) {
+	case U_COUNT: return "count";
+	case U_BYTES: return "bytes";
+	case U_MICROS: return "microseconds";
+	case U_RATIO: return "ratio";
+	case U_FLAG: return "0 or 1";
+	case U_NUMBER: return "number";
+	}
+	return "?";
+}
+
+void report_glossary(FILE *f, enum report_section sec)
+{
+	if ((size_t)sec >= N(sections))
+		return;
+	for (size_t i = 0; i < sections[sec].n; i++) {
+		const struct counter *c = &sections[sec].c[i];
+		fprintf(f, "  %s (%s%s)\n      %s\n", c->name,
+			unit_name(c->unit), c->is_total ? ", since open" : "",
+			c->help);
+	}
+}
 
 static double value_of(const struct lsm_stats *s, const struct counter *c)
 {
@@ -204,11 +229,18 @@ void report_escaped(FILE *f, const char *p, size_t n)
 	}
 }
 
+static const char *reason_name(uint32_t reason)
+{
+	return reason == 1 ? "flush" : reason == 2 ? "compaction" : "unknown";
+}
+
 void report_file(FILE *f, const struct lsm_file_info *fi)
 {
-	fprintf(f, "number %" PRIu64 "\nlevel %d\nsize %" PRIu64
-		   "\nentries %" PRIu64 "\ntombstones %" PRIu64 "\n",
-		fi->number, fi->level, fi->size, fi->entries, fi->tombstones);
+	fprintf(f, "name %06" PRIu64 ".sst\nnumber %" PRIu64 "\nlevel %d\n"
+		   "size %" PRIu64 "\nentries %" PRIu64 "\ntombstones %" PRIu64
+		   "\n",
+		fi->number, fi->number, fi->level, fi->size, fi->entries,
+		fi->tombstones);
 	fputs("smallest_key ", f);
 	report_escaped(f, fi->smallest, fi->smallest_len);
 	fputs("\nlargest_key ", f);
@@ -216,8 +248,21 @@ void report_file(FILE *f, const struct lsm_file_info *fi)
 	fprintf(f, "\nmin_sequence %" PRIu64 "\nmax_sequence %" PRIu64
 		   "\ncreated_unix %" PRIu64 "\nreason %s\n",
 		fi->min_seq, fi->max_seq, fi->created_unix,
-		fi->reason == 1 ? "flush" : fi->reason == 2 ? "compaction"
-							   : "unknown");
+		reason_name(fi->reason));
+	if (!fi->has_props)
+		return;
+	/* stored bytes include block trailers; 0 only for an empty table */
+	double ratio = fi->stored_data_bytes
+		? (double)fi->raw_data_bytes / (double)fi->stored_data_bytes : 0;
+	fprintf(f, "data_blocks %" PRIu64 "\nraw_key_bytes %" PRIu64
+		   "\nraw_value_bytes %" PRIu64 "\nraw_data_bytes %" PRIu64
+		   "\nstored_data_bytes %" PRIu64 "\ncompression %s\n"
+		   "compression_ratio %.3f\nbloom_bits_per_key %" PRIu32 "\n",
+		fi->data_blocks, fi->raw_key_bytes, fi->raw_value_bytes,
+		fi->raw_data_bytes, fi->stored_data_bytes,
+		fi->compression == LSM_COMPRESSION_ZSTD ? "zstd"
+		: fi->compression == LSM_COMPRESSION_NONE ? "none" : "unknown",
+		ratio, fi->bloom_bits_per_key);
 }
 
 /* JSON string: escapes quotes, backslashes and control bytes; other
@@ -283,8 +328,7 @@ void report_json(FILE *f, const struct lsm_stats *s)
 		json_string(f, fi->largest, fi->largest_len);
 		fprintf(f, ", \"min_sequence\": %" PRIu64
 			   ", \"max_sequence\": %" PRIu64 ", \"reason\": \"%s\"}",
-			fi->min_seq, fi->max_seq,
-			fi->reason == 1 ? "flush" : "compaction");
+			fi->min_seq, fi->max_seq, reason_name(fi->reason));
 	}
 	fputs("\n  ]\n}\n", f);
 }

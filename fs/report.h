@@ -30,8 +30,26 @@ void report_all(FILE *f, const struct lsm_stats *s);
  * read/write bytes, compactions, trivial moves. */
 void report_levels(FILE *f, const struct lsm_stats *s);
 
-/* One table's metadata as "name value" lines. */
+/* One table's metadata as "name value" lines: name, number, level, size,
+ * entries, tombstones, smallest_key and largest_key (report_escaped),
+ * min_sequence, max_sequence, created_unix, reason; when fi->has_props
+ * also data_blocks, raw_key_bytes, raw_value_bytes, raw_data_bytes,
+ * stored_data_bytes, compression, compression_ratio (raw / stored data
+ * bytes) and bloom_bits_per_key. */
 void report_file(FILE *f, const struct lsm_file_info *fi);
+
+/* The counter groups of the name/value report, one per report_* section
+ * above (stalls and levels have their own layout). */
+enum report_section {
+	REPORT_MEMTABLE,
+	REPORT_WAL,
+	REPORT_COMPACTION,
+	REPORT_CACHE,
+};
+
+/* Documents every counter of section sec, two lines each:
+ *   "  NAME (UNIT[, since open])" then "      HELP". */
+void report_glossary(FILE *f, enum report_section sec);
 
 void report_json(FILE *f, const struct lsm_stats *s);
 void report_prometheus(FILE *f, const struct lsm_stats *s);

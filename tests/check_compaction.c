@@ -35,7 +35,14 @@
 #define TEST_WRITE_BUFFER (64u << 10)
 #endif
 
-static char dir[64];
+/*
+ * Each test case's tests run in one base directory, made and removed by
+ * the runner process (an unchecked fixture), so that a test that fails or
+ * times out (its process ends without the checked teardown) leaves nothing
+ * behind. Each test's store is a fresh directory inside it.
+ */
+static char base[64];
+static char dir[128];
 
 static void rm_rf(const char *path)
 {
@@ -58,9 +65,23 @@ static void rm_rf(const char *path)
 	remove(path);
 }
 
+static void base_setup(void)
+{
+	snprintf(base, sizeof base, "/tmp/check_compaction.XXXXXX");
+	if (!mkdtemp(base)) {
+		perror("mkdtemp");
+		exit(EXIT_FAILURE);
+	}
+}
+
+static void base_teardown(void)
+{
+	rm_rf(base);
+}
+
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/check_compaction.XXXXXX");
+	snprintf(dir, sizeof dir, "%s/t.XXXXXX", base);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
@@ -266,6 +287,36 @@ static void check_files(const struct lsm_stats *st)
 	ck_assert_uint_eq(live, st->live_bytes);
 }
 
+/*
+ * Asserts that every NNNNNN.sst in the store directory is a live table:
+ * once no version (no iterator, no running job) references a table, it is
+ * deleted. Call with the store idle.
+ */
+static void expect_no_obsolete_tables(struct lsm_db *db)
+{
+	struct lsm_stats st;
+	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	struct dirent *e;
+	size_t ntables = 0;
+	while ((e = readdir(d))) {
+		char *end;
+		unsigned long long n = strtoull(e->d_name, &end, 10);
+		if (end == e->d_name || strcmp(end, ".sst"))
+			continue;
+		bool live = false;
+		for (size_t i = 0; i < st.nfiles; i++)
+			live |= st.files[i].number == n;
+		ck_assert_msg(live, "%s is obsolete but still on disk",
+			      e->d_name);
+		ntables++;
+	}
+	closedir(d);
+	ck_assert_uint_eq(ntables, st.nfiles);
+	lsm_stats_release(&st);
+}
+
 /* Small levels: a megabyte of data reaches L2 or L3. */
 static struct lsm_options level_opts(void)
 {
@@ -292,6 +343,7 @@ START_TEST(test_tombstone_never_resurrects)
 	/* every key, pushed to the bottom */
 	for (uint32_t i = 0; i < N; i++)
 		put_kv(db, i, 0, LEN);
+	wait_idle(db); /* automatic compaction takes it below L1 */
 	ck_assert_int_eq(lsm_compact(db, NULL, NULL), 0);
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 	int bottom = deepest_level(&st);
@@ -398,6 +450,7 @@ START_TEST(test_levels_disjoint)
 		}
 	}
 	wait_idle(db);
+	expect_no_obsolete_tables(db);
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 	check_files(&st);
 	printf("levels: files per level");
@@ -436,6 +489,7 @@ START_TEST(test_levels_disjoint)
 	 * progress reported */
 	uint64_t prog[3] = { 0, 0, 0 };
 	ck_assert_int_eq(lsm_compact(db, progress_cb, prog), 0);
+	expect_no_obsolete_tables(db);
 	ck_assert_uint_ge(prog[1], 1);
 	ck_assert_uint_gt(prog[0], 0);
 	ck_assert_uint_le(prog[0], prog[2]);
@@ -493,6 +547,7 @@ START_TEST(test_space_reclaimed)
 	       (unsigned long long)live1, (unsigned long long)live2,
 	       (unsigned long long)du1, (unsigned long long)du2);
 	ck_assert_uint_lt(live2, live1 / 100);
+	expect_no_obsolete_tables(db);
 	/* left: the MANIFEST, an empty WAL segment, CURRENT, LOCK */
 	ck_assert_uint_lt(du2, du1 / 20);
 
@@ -894,6 +949,7 @@ static Suite *compaction_suite(void)
 {
 	Suite *s = suite_create("compaction");
 	TCase *tc = tcase_create("levels");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_tombstone_never_resurrects);
@@ -904,6 +960,7 @@ static Suite *compaction_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stalls");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_stall_l0);

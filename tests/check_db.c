@@ -47,7 +47,15 @@
 
 /* ---- fixture: a private directory and captured log lines ---- */
 
-static char dir[64];
+/*
+ * Each test case's tests run in one base directory, made and removed by
+ * the runner process (an unchecked fixture), so that a test that fails or
+ * times out (its process ends without the checked teardown) leaves nothing
+ * behind. Each test's store is a fresh directory inside it.
+ */
+static char base[64];
+static char dir[128];
+static char other_dir[128]; /* a second store, for test_stray_tables_removed */
 
 #define MAX_LINES 64
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -115,9 +123,23 @@ static void rm_rf(const char *path)
 	remove(path);
 }
 
+static void base_setup(void)
+{
+	snprintf(base, sizeof base, "/tmp/check_db.XXXXXX");
+	if (!mkdtemp(base)) {
+		perror("mkdtemp");
+		exit(EXIT_FAILURE);
+	}
+}
+
+static void base_teardown(void)
+{
+	rm_rf(base);
+}
+
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/check_db.XXXXXX");
+	snprintf(dir, sizeof dir, "%s/t.XXXXXX", base);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	nlines = 0;
 	lsm_set_log_handler(capture, NULL);
@@ -381,7 +403,7 @@ START_TEST(test_invalid_args)
 {
 	struct lsm_db *db = NULL;
 	struct lsm_options o;
-	char sub[128];
+	char sub[192];
 
 	capture_log();
 	ck_assert_int_eq(lsm_open(NULL, NULL, &db), -EINVAL);
@@ -938,7 +960,7 @@ START_TEST(test_lock)
 	ck_assert_ptr_null(db2);
 	ck_assert(logged("locked", NULL));
 	/* the same directory spelled differently is the same store */
-	char alias[128];
+	char alias[192];
 	snprintf(alias, sizeof alias, "%s/.", dir);
 	ck_assert_int_eq(lsm_open(alias, NULL, &db2), -EBUSY);
 	/* the failed opens did not disturb the open store */
@@ -1272,9 +1294,9 @@ static void expect_only_live_tables(struct lsm_db *db)
 
 START_TEST(test_stray_tables_removed)
 {
-	char other[64], key[32], val[256], name[32];
-	snprintf(other, sizeof other, "/tmp/check_db.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(other));
+	char *other = other_dir, key[32], val[256], name[32];
+	snprintf(other_dir, sizeof other_dir, "%s/other.XXXXXX", base);
+	ck_assert_ptr_nonnull(mkdtemp(other_dir));
 
 	/* a valid table full of keys this store never had */
 	struct lsm_options o = small_opts();
@@ -1360,7 +1382,7 @@ START_TEST(test_stray_tables_removed)
 		expect_value(db, key, (size_t)klen, i, 0);
 	}
 	close_ok(db);
-	rm_rf(other);
+	rm_rf(other_dir);
 }
 END_TEST
 
@@ -1566,6 +1588,7 @@ static Suite *db_suite(void)
 {
 	Suite *s = suite_create("db");
 	TCase *tc = tcase_create("basics");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_basics);
@@ -1576,6 +1599,7 @@ static Suite *db_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("crash");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_crash_sync_puts);
@@ -1584,6 +1608,7 @@ static Suite *db_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sync");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_group_commit);
@@ -1592,12 +1617,14 @@ static Suite *db_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lock");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_lock_released_by_kill);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("recovery");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_wal_corrupt_middle);
@@ -1607,6 +1634,7 @@ static Suite *db_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("concurrency");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_reads_during_flushes);

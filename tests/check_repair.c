@@ -28,6 +28,7 @@
 #include "dbformat.h"
 #include "env.h"
 #include "lsm.h"
+#include "sst_builder.h"
 #include "sst_reader.h"
 
 #define NKEYS 3000
@@ -185,11 +186,12 @@ static void append_file(const char *name, const void *data, size_t n)
 	close(fd);
 }
 
-/* The name of the first file of dir with suffix (".sst", ".wal") or
- * prefix ("MANIFEST-") that is the largest (biggest) or the one with the
- * highest name. */
-static void pick_file(const char *affix, bool prefix, bool biggest, char *out,
-		      size_t n)
+enum pick { BIGGEST, HIGHEST, LOWEST };
+
+/* The name of the file of dir whose name ends in affix (or starts with it,
+ * with prefix) that is the biggest, or sorts highest or lowest. */
+static void pick_file(const char *affix, bool prefix, enum pick how,
+		      char *out, size_t n)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -203,7 +205,12 @@ static void pick_file(const char *affix, bool prefix, bool biggest, char *out,
 		if (!match)
 			continue;
 		off_t size = file_size(e->d_name);
-		if (biggest ? size > best : strcmp(e->d_name, out) > 0) {
+		bool better = !out[0] ||
+			      (how == BIGGEST ? size > best
+			       : how == HIGHEST
+				       ? strcmp(e->d_name, out) > 0
+				       : strcmp(e->d_name, out) < 0);
+		if (better) {
 			best = size;
 			snprintf(out, n, "%s", e->d_name);
 		}
@@ -284,10 +291,13 @@ static struct lsm_options store_opts(void)
 {
 	struct lsm_options o;
 	lsm_options_init(&o);
-	o.write_buffer_size = 32u << 10;
-	o.target_file_size = 24u << 10;
+	/* not below the memtable arena's 64 KiB block: the memtable would
+	 * count as full while empty */
+	o.write_buffer_size = 128u << 10;
+	o.target_file_size = 32u << 10;
 	o.l1_target_size = 64u << 10;
 	o.level_size_ratio = 4;
+	o.l0_compaction_trigger = 2;
 	o.block_size = 1024;
 	return o;
 }
@@ -302,29 +312,44 @@ static struct lsm_options store_opts(void)
 		}                                                       \
 	} while (0)
 
+static void write_round(struct lsm_db *db, int r)
+{
+	char k[16], v[512];
+	for (int i = 0; i < NKEYS; i++) {
+		if (!written(i, r))
+			continue;
+		key_of(k, sizeof k, i);
+		if (deleted_in(i, r)) {
+			REQUIRE(lsm_delete(db, k, strlen(k)) == 0);
+			continue;
+		}
+		size_t n = value_of(v, sizeof v, i, r);
+		REQUIRE(lsm_put(db, k, strlen(k), v, n) == 0);
+	}
+}
+
+/*
+ * Round 0 is compacted into the deepest level, rounds 1.. are flushed and
+ * compacted by the background thread; the store is then reopened without
+ * background work (which removes the tables compactions left behind) and
+ * the last round stays in the WAL.
+ */
 static void build_base(void)
 {
 	struct lsm_options o = store_opts();
 	struct lsm_db *db;
-	char k[16], v[512];
 	REQUIRE(lsm_open(base, &o, &db) == 0);
-	for (int r = 0; r <= ROUNDS; r++) {
-		for (int i = 0; i < NKEYS; i++) {
-			if (!written(i, r))
-				continue;
-			key_of(k, sizeof k, i);
-			if (deleted_in(i, r)) {
-				REQUIRE(lsm_delete(db, k, strlen(k)) == 0);
-				continue;
-			}
-			size_t n = value_of(v, sizeof v, i, r);
-			REQUIRE(lsm_put(db, k, strlen(k), v, n) == 0);
-		}
+	for (int r = 0; r < ROUNDS; r++) {
+		write_round(db, r);
 		if (r == 0)
 			REQUIRE(lsm_compact(db, NULL, NULL) == 0);
-		else if (r < ROUNDS)
+		else
 			REQUIRE(lsm_flush(db) == 0);
 	}
+	REQUIRE(lsm_close(db) == 0);
+	o.disable_background_work = 1;
+	REQUIRE(lsm_open(base, &o, &db) == 0);
+	write_round(db, ROUNDS);
 	/* several levels, or the test proves less than it says */
 	struct lsm_stats s;
 	int levels = 0;
@@ -442,6 +467,8 @@ static void repair_ok(void)
 	int rc = lsm_repair(dir, &o, f);
 	fclose(f);
 	report[sizeof report - 1] = '\0';
+	if (getenv("CHECK_REPAIR_VERBOSE"))
+		fprintf(stderr, "repair of %s:\n%s", dir, report);
 	ck_assert_msg(rc == 0, "repair: %s\n%s", lsm_strerror(rc), report);
 	ck_assert_msg(strstr(report, "repaired:"), "no summary:\n%s", report);
 }
@@ -500,7 +527,7 @@ START_TEST(test_data_block)
 	static bool damaged[NKEYS];
 	static struct layout l;
 	char sst[64], off[32];
-	pick_file(".sst", false, true, sst, sizeof sst);
+	pick_file(".sst", false, BIGGEST, sst, sizeof sst);
 	table_layout(sst, &l);
 	ck_assert_int_ge(l.ndata, 3);
 	/* offset 100 of the first block, and the middle of another */
@@ -532,7 +559,7 @@ static void meta_case(int which)
 {
 	static struct layout l;
 	char sst[64], off[32];
-	pick_file(".sst", false, true, sst, sizeof sst);
+	pick_file(".sst", false, BIGGEST, sst, sizeof sst);
 	table_layout(sst, &l);
 	uint64_t at;
 	switch (which) {
@@ -590,7 +617,7 @@ END_TEST
 START_TEST(test_truncated_manifest)
 {
 	char m[64], path[128];
-	pick_file("MANIFEST-", true, false, m, sizeof m);
+	pick_file("MANIFEST-", true, HIGHEST, m, sizeof m);
 	snprintf(path, sizeof path, "%s/%s", dir, m);
 	/* inside the first record, the snapshot: nothing replays */
 	ck_assert_int_eq(truncate(path, 30), 0);
@@ -606,7 +633,7 @@ START_TEST(test_no_manifest)
 	/* every table's level is unknown: repair must still order them so
 	 * that no old entry hides a newer one */
 	char m[64], path[128];
-	pick_file("MANIFEST-", true, false, m, sizeof m);
+	pick_file("MANIFEST-", true, HIGHEST, m, sizeof m);
 	snprintf(path, sizeof path, "%s/%s", dir, m);
 	ck_assert_int_eq(unlink(path), 0);
 	snprintf(path, sizeof path, "%s/CURRENT", dir);
@@ -618,11 +645,101 @@ START_TEST(test_no_manifest)
 }
 END_TEST
 
+struct entry {
+	const char *key;
+	uint64_t seq;
+	const char *value; /* NULL: a tombstone */
+};
+
+/* Writes dir/NNNNNN.sst holding es (in internal-key order). */
+static void write_table(uint64_t number, const struct entry *es, int n)
+{
+	char path[128];
+	struct lsm_options o = store_opts();
+	struct sst_builder *b;
+	struct buf k = BUF_INIT;
+	snprintf(path, sizeof path, "%s/%06llu.sst", dir,
+		 (unsigned long long)number);
+	ck_assert_int_eq(sst_builder_new(env_posix(), &o, path,
+					 SST_REASON_COMPACTION, &b),
+			 0);
+	for (int i = 0; i < n; i++) {
+		const char *v = es[i].value ? es[i].value : "";
+		buf_clear(&k);
+		ck_assert_int_eq(ikey_append(&k, es[i].key, strlen(es[i].key),
+					     es[i].seq,
+					     es[i].value ? TYPE_VALUE
+							 : TYPE_DELETE),
+				 0);
+		ck_assert_int_eq(sst_builder_add(b, buf_slice(&k),
+						 slice_make(v, strlen(v))),
+				 0);
+	}
+	ck_assert_int_eq(sst_builder_finish(b, NULL), 0);
+	sst_builder_free(b);
+	buf_release(&k);
+}
+
+/*
+ * Two tables from different levels of a lost MANIFEST: the deeper one has
+ * the higher max_seq, so reading level 0 by max_seq would let its old
+ * entries of 'a' and 'c' hide the newer ones. Repair must merge them.
+ */
+START_TEST(test_interleaved_tables)
+{
+	static const struct entry deep[] = {
+		{ "a", 1, "a-old" }, { "b", 100, "b-new" },
+		{ "c", 2, "c-old" }, { "d", 3, "d-old" },
+	};
+	static const struct entry up[] = {
+		{ "a", 50, "a-new" }, { "c", 60, "c-new" }, { "d", 70, NULL },
+	};
+	static const struct entry apart[] = {
+		{ "x", 5, "x-old" }, { "y", 6, "y-old" },
+	};
+	rm_rf(dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	write_table(7, deep, 4);
+	write_table(8, up, 3);
+	write_table(9, apart, 2); /* overlaps nothing: stays as it is */
+	repair_ok();
+	check_clean();
+	struct lsm_options o = store_opts();
+	struct lsm_db *db;
+	ck_assert_int_eq(lsm_open(dir, &o, &db), 0);
+	static const char *want[][2] = {
+		{ "a", "a-new" }, { "b", "b-new" }, { "c", "c-new" },
+		{ "d", NULL },    { "x", "x-old" }, { "y", "y-old" },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char *v = NULL;
+		size_t len;
+		int rc = lsm_get(db, NULL, want[i][0], 1, &v, &len);
+		if (!want[i][1]) {
+			ck_assert_msg(rc == -ENOENT, "%s is back", want[i][0]);
+			continue;
+		}
+		ck_assert_msg(rc == 0 && !strcmp(v, want[i][1]),
+			      "%s: got %s", want[i][0], rc ? "nothing" : v);
+		free(v);
+	}
+	struct lsm_stats s;
+	ck_assert_int_eq(lsm_stats_get(db, &s), 0);
+	ck_assert_uint_ge(s.last_sequence, 100);
+	lsm_stats_release(&s);
+	ck_assert_int_eq(lsm_close(db), 0);
+	char lost[128];
+	snprintf(lost, sizeof lost, "%s/lost", dir);
+	ck_assert(exists(lost, "000007.sst") && exists(lost, "000008.sst"));
+	ck_assert(exists(dir, "000009.sst"));
+}
+END_TEST
+
 START_TEST(test_wal_garbage_tail)
 {
 	char wal[64], report[8192], junk[1000];
 	int problems = -1;
-	pick_file(".wal", false, true, wal, sizeof wal);
+	pick_file(".wal", false, BIGGEST, wal, sizeof wal);
 	ck_assert_int_gt(file_size(wal), 1000);
 	for (size_t i = 0; i < sizeof junk; i++)
 		junk[i] = (char)(i * 37 + 11);
@@ -642,7 +759,7 @@ START_TEST(test_wal_corrupt_middle)
 {
 	static bool damaged[NKEYS];
 	char wal[64];
-	pick_file(".wal", false, true, wal, sizeof wal);
+	pick_file(".wal", false, BIGGEST, wal, sizeof wal);
 	off_t size = file_size(wal);
 	/* one record in the middle: the keys of the tail round (each record
 	 * is one put) near the middle may be lost, nothing else */
@@ -680,10 +797,10 @@ START_TEST(test_orphan)
 {
 	char sst[64], from[128], to[128], report[8192];
 	int problems = -1;
-	/* a copy of a live table under a new number: same entries, unknown
-	 * level; repair has to merge it rather than let it shadow newer
-	 * entries from level 0 */
-	pick_file(".sst", false, false, sst, sizeof sst);
+	/* a copy of the oldest table under a new number: old entries at an
+	 * unknown level; repair has to merge it rather than let it shadow
+	 * newer entries from level 0 */
+	pick_file(".sst", false, LOWEST, sst, sizeof sst);
 	snprintf(from, sizeof from, "%s/%s", dir, sst);
 	snprintf(to, sizeof to, "%s/009999.sst", dir);
 	copy_file(from, to);
@@ -731,7 +848,7 @@ START_TEST(test_garbage_current_and_manifest)
 	char m[64], junk[3000];
 	for (size_t i = 0; i < sizeof junk; i++)
 		junk[i] = (char)(i * 131 + 7);
-	pick_file("MANIFEST-", true, false, m, sizeof m);
+	pick_file("MANIFEST-", true, HIGHEST, m, sizeof m);
 	write_file("CURRENT", "MANIFEST-12x\n", 13);
 	check_finds("'CURRENT'", NULL);
 	write_file(m, junk, sizeof junk);
@@ -772,8 +889,8 @@ START_TEST(test_random_damage)
 		char name[64];
 		x = x * 6364136223846793005ull + 1442695040888963407ull;
 		int kind = (int)((x >> 33) % 3);
-		pick_file(kinds[kind], kind == 2, (x >> 40) & 1, name,
-			  sizeof name);
+		pick_file(kinds[kind], kind == 2, (enum pick)((x >> 40) % 3),
+			  name, sizeof name);
 		off_t size = file_size(name);
 		if (size > 0)
 			flip(name, (off_t)((x >> 20) % (uint64_t)size));
@@ -816,6 +933,7 @@ static Suite *repair_suite(void)
 	tcase_add_test(tc, test_missing_current);
 	tcase_add_test(tc, test_truncated_manifest);
 	tcase_add_test(tc, test_no_manifest);
+	tcase_add_test(tc, test_interleaved_tables);
 	tcase_add_test(tc, test_garbage_current_and_manifest);
 	suite_add_tcase(s, tc);
 
@@ -837,7 +955,9 @@ static Suite *repair_suite(void)
 
 int main(void)
 {
-	/* the engine's diagnostics are expected here; the reports say it all */
+	/* the engine's diagnostics are expected here; the reports say it all
+	 * (CHECK_REPAIR_LOG=1 shows them, CHECK_REPAIR_VERBOSE=1 the repair
+	 * reports) */
 	if (!getenv("CHECK_REPAIR_LOG"))
 		lsm_set_log_handler(NULL, NULL);
 	snprintf(base, sizeof base, "/tmp/check_repair_base.XXXXXX");

@@ -39,7 +39,14 @@
 #define NWRITERS 2
 #define NREADERS 2
 
-static char dir[64];
+/*
+ * Each test case's tests run in one base directory, made and removed by
+ * the runner process (an unchecked fixture), so that a test that fails or
+ * times out (its process ends without the checked teardown) leaves nothing
+ * behind. Each test's store is a fresh directory inside it.
+ */
+static char base[64];
+static char dir[128];
 
 static void rm_rf(const char *path)
 {
@@ -62,9 +69,23 @@ static void rm_rf(const char *path)
 	remove(path);
 }
 
+static void base_setup(void)
+{
+	snprintf(base, sizeof base, "/tmp/check_stress.XXXXXX");
+	if (!mkdtemp(base)) {
+		perror("mkdtemp");
+		exit(EXIT_FAILURE);
+	}
+}
+
+static void base_teardown(void)
+{
+	rm_rf(base);
+}
+
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/check_stress.XXXXXX");
+	snprintf(dir, sizeof dir, "%s/t.XXXXXX", base);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
@@ -700,6 +721,7 @@ static Suite *stress_suite(void)
 {
 	Suite *s = suite_create("stress");
 	TCase *tc = tcase_create("all");
+	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_stress);

@@ -163,9 +163,9 @@ for c in $cmds help; do
 	# the synopsis: "usage: lsm CMD ARGS" is the subsection's first line,
 	# ignoring case and blanks
 	want=$(printf '%s\n' "$chelp" | sed -n 's/^usage: //p' | head -n 1 |
-		tr -d ' \t' | tr 'A-Z' 'a-z')
+		tr -d ' \t' | tr '[:upper:]' '[:lower:]')
 	got=$(printf '%s\n' "$sec" | grep -m1 "lsm $c" | tr -d ' \t' |
-		tr 'A-Z' 'a-z')
+		tr '[:upper:]' '[:lower:]')
 	[ "$want" = "$got" ] ||
 		err "lsm.1 synopsis of '$c' is '$got', usage says '$want'"
 	for o in $(options "$chelp"); do

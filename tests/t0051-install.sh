@@ -14,7 +14,11 @@ BUILD=$top_builddir
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 [ -f "$BUILD/Makefile" ] ||
 	fail "no Makefile in '$BUILD': run from 'make check' or set top_builddir"
-MAKE_=${MAKE:-make}
+# Sub-makes of our own: not part of the make that runs this test (no
+# jobserver, no inherited flags or variables).
+mk() {
+	MAKEFLAGS='' MFLAGS='' MAKELEVEL='' ${MAKE:-make} "$@"
+}
 DEST=$TESTDIR/dest
 
 # The install directories, compiler and flags, as the Makefile has them.
@@ -30,13 +34,16 @@ lsmfs-test-vars:
 	@echo "CFLAGS='$(CFLAGS)'"
 	@echo "LDFLAGS='$(LDFLAGS)'"
 EOF
-vars=$("$MAKE_" -s --no-print-directory -C "$BUILD" -f Makefile \
+vars=$(mk -s --no-print-directory -C "$BUILD" -f Makefile \
 	-f "$TESTDIR/vars.mk" lsmfs-test-vars) || fail "cannot read the Makefile's variables"
-eval "$vars"
+eval "$(printf '%s\n' "$vars" | grep -E "^[A-Za-z]+='[^']*'\$")"
+if [ -z "${bindir:-}" ] || [ -z "${libdir:-}" ]; then
+	fail "cannot read the Makefile's variables: $vars"
+fi
 note "bindir=$bindir libdir=$libdir mandir=$mandir CC=$CC"
 
 # --- install ----------------------------------------------------------------
-"$MAKE_" -C "$BUILD" install DESTDIR="$DEST" >"$TESTDIR/install.log" 2>&1 || {
+mk -C "$BUILD" install DESTDIR="$DEST" >"$TESTDIR/install.log" 2>&1 || {
 	tail -n 30 "$TESTDIR/install.log" >&2
 	fail "make install DESTDIR=$DEST failed"
 }
@@ -132,6 +139,7 @@ else
 	fusermount3 -u "$MNT" || fail "fusermount3 -u"
 	wait_unlocked
 	expect_eq "$("$B/lsm" get "$DATA" by-helper)" helper "file written through mount.lsmfs"
+	note "mount.lsmfs works"
 
 	if ! unshare -m true 2>/dev/null; then
 		note "cannot unshare the mount namespace (not root?): not testing mount -t lsmfs"
@@ -179,11 +187,12 @@ EOF
 		esac
 		expect_eq "$("$B/lsm" get "$DATA" by-fstab)" fstab \
 			"file written through the fstab mount"
+		note "mount -t lsmfs and an fstab line work"
 	fi
 fi
 
 # --- uninstall ---------------------------------------------------------------------
-"$MAKE_" -C "$BUILD" uninstall DESTDIR="$DEST" >"$TESTDIR/uninstall.log" 2>&1 || {
+mk -C "$BUILD" uninstall DESTDIR="$DEST" >"$TESTDIR/uninstall.log" 2>&1 || {
 	tail -n 30 "$TESTDIR/uninstall.log" >&2
 	fail "make uninstall DESTDIR=$DEST failed"
 }

@@ -44,5 +44,13 @@ for _ in $(seq 100); do
 done
 is_mounted || fail "remount after daemon unmount"
 expect_eq "$(cat "$MNT/dir/f")" x "second daemon read"
+# our daemon is the process whose command line names this test's DATADIR
+daemon=$(pgrep -f -- "$DATA" || true)
+[ -n "$daemon" ] || fail "cannot find the daemon"
 fusermount3 -u "$MNT"
+for _ in $(seq 100); do
+	kill -0 $daemon 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 $daemon 2>/dev/null && fail "daemon still running 10 s after unmount"
 echo "t0100: ok"

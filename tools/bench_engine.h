@@ -25,11 +25,11 @@ struct bench_config {
 	size_t write_buffer_size;
 	size_t block_size;
 	size_t cache_size;
-	int bloom_bits;       /* 0: no bloom filters */
-	int compression;      /* 0 none, 1 the engine's best of zstd/snappy */
+	int bloom_bits;        /* 0: no bloom filters */
+	int compression;       /* 0 none, 1 the engine's best of zstd/snappy */
 	int compression_level; /* zstd level where the engine has zstd */
 	int max_open_files;
-	int max_immutable;    /* frozen memtables before writes stop */
+	int max_immutable; /* frozen memtables before writes stop */
 	int l0_compaction_trigger, l0_slowdown_trigger, l0_stop_trigger;
 	uint64_t target_file_size, l1_target_size;
 	int level_size_ratio;
@@ -53,8 +53,7 @@ struct bench_iter;
 struct bench_engine {
 	const char *name;
 	/* One line on the settings it uses, e.g. which compression. */
-	void (*describe)(const struct bench_config *cfg, char *buf,
-			 size_t len);
+	void (*describe)(const struct bench_config *cfg, char *buf, size_t len);
 	/* Opens (creating) the store in dir. */
 	int (*open)(const struct bench_config *cfg, const char *dir,
 		    struct bench_db **out);
@@ -63,8 +62,7 @@ struct bench_engine {
 	/* sync: durable before it returns */
 	int (*put)(struct bench_db *db, const char *key, size_t klen,
 		   const char *val, size_t vlen, int sync);
-	int (*del)(struct bench_db *db, const char *key, size_t klen,
-		   int sync);
+	int (*del)(struct bench_db *db, const char *key, size_t klen, int sync);
 	/* Looks key up; on 0 stores the value's length in *vlen. */
 	int (*get)(struct bench_db *db, const char *key, size_t klen,
 		   size_t *vlen);

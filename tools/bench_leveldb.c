@@ -42,8 +42,7 @@ static int ldb_error(const char *what, char *err)
 	return -EIO;
 }
 
-static void ldb_describe(const struct bench_config *cfg, char *buf,
-			 size_t len)
+static void ldb_describe(const struct bench_config *cfg, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s, fixed L0 triggers 4/8/12, 1 frozen memtable",
 		 cfg->compression ? "snappy (LevelDB has no zstd)"
@@ -90,10 +89,9 @@ static int ldb_open(const struct bench_config *cfg, const char *dir,
 	leveldb_options_set_cache(b->opt, b->cache);
 	leveldb_options_set_max_open_files(b->opt, cfg->max_open_files);
 	leveldb_options_set_max_file_size(b->opt, cfg->target_file_size);
-	leveldb_options_set_compression(b->opt,
-					cfg->compression
-						? leveldb_snappy_compression
-						: leveldb_no_compression);
+	leveldb_options_set_compression(
+		b->opt, cfg->compression ? leveldb_snappy_compression
+					 : leveldb_no_compression);
 	if (cfg->bloom_bits > 0) {
 		b->filter = leveldb_filterpolicy_create_bloom(cfg->bloom_bits);
 		leveldb_options_set_filter_policy(b->opt, b->filter);

@@ -19,8 +19,7 @@ struct bench_iter {
 	struct lsm_iter *it;
 };
 
-static void lsm_describe(const struct bench_config *cfg, char *buf,
-			 size_t len)
+static void lsm_describe(const struct bench_config *cfg, char *buf, size_t len)
 {
 	if (cfg->compression)
 		snprintf(buf, len, "zstd level %d", cfg->compression_level);
@@ -36,8 +35,8 @@ static int lsm_bench_open(const struct bench_config *cfg, const char *dir,
 	opt.write_buffer_size = cfg->write_buffer_size;
 	opt.max_immutable_memtables = cfg->max_immutable;
 	opt.block_size = cfg->block_size;
-	opt.compression = cfg->compression ? LSM_COMPRESSION_ZSTD
-					   : LSM_COMPRESSION_NONE;
+	opt.compression =
+		cfg->compression ? LSM_COMPRESSION_ZSTD : LSM_COMPRESSION_NONE;
 	opt.compression_level = cfg->compression_level;
 	opt.bloom_bits_per_key = cfg->bloom_bits;
 	opt.block_cache_size = cfg->cache_size;

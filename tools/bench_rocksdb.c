@@ -48,8 +48,7 @@ static int rdb_error(const char *what, char *err)
 	return -EIO;
 }
 
-static void rdb_describe(const struct bench_config *cfg, char *buf,
-			 size_t len)
+static void rdb_describe(const struct bench_config *cfg, char *buf, size_t len)
 {
 	if (cfg->compression)
 		snprintf(buf, len, "zstd level %d", cfg->compression_level);
@@ -98,8 +97,8 @@ static int rdb_open(const struct bench_config *cfg, const char *dir,
 	if (cfg->bloom_bits > 0)
 		/* the table options take ownership of the policy */
 		rocksdb_block_based_options_set_filter_policy(
-			b->topt,
-			rocksdb_filterpolicy_create_bloom_full(cfg->bloom_bits));
+			b->topt, rocksdb_filterpolicy_create_bloom_full(
+					 cfg->bloom_bits));
 	rocksdb_options_set_block_based_table_factory(b->opt, b->topt);
 
 	rocksdb_options_set_create_if_missing(b->opt, 1);
@@ -126,8 +125,7 @@ static int rdb_open(const struct bench_config *cfg, const char *dir,
 		rocksdb_options_set_compression_options(
 			b->opt, -14, cfg->compression_level, 0, 0);
 	} else {
-		rocksdb_options_set_compression(b->opt,
-						rocksdb_no_compression);
+		rocksdb_options_set_compression(b->opt, rocksdb_no_compression);
 	}
 
 	char *err = NULL;
@@ -284,8 +282,8 @@ static void rdb_counters(struct bench_db *b, struct bench_counters *c)
 	 * Cumulative WAL: 1000 writes, 1000 syncs, ...
 	 * Its byte counts are in GB with two decimals: too coarse for a
 	 * write amplification, so disk_bytes stays unknown. */
-	c->writes = stats_count(stats, "Cumulative writes:",
-				"Cumulative writes: ");
+	c->writes =
+		stats_count(stats, "Cumulative writes:", "Cumulative writes: ");
 	c->write_groups = stats_count(stats, "Cumulative writes:", "keys, ");
 	c->wal_syncs = stats_count(stats, "Cumulative WAL:", "writes, ");
 	rocksdb_free(stats);

@@ -44,9 +44,9 @@
 #define BENCH_VALUE_SOURCE (1u << 20)
 #define BENCH_CHUNK 100
 /* keep in step with the help text */
-#define BENCH_DEFAULT_LIST                                                   \
-	"fillseq,fillsync,fillsync:2,fillrandom,overwrite,readrandom,"       \
-	"readmissing,readseq,seekrandom,readwhilewriting,deleterandom,"   \
+#define BENCH_DEFAULT_LIST                                              \
+	"fillseq,fillsync,fillsync:2,fillrandom,overwrite,readrandom,"  \
+	"readmissing,readseq,seekrandom,readwhilewriting,deleterandom," \
 	"compact"
 
 enum wl_kind {
@@ -517,13 +517,16 @@ static int run_workload(struct engine_run *r, const struct wl_spec *spec,
 	for (int t = 0; t < nworkers; t++) {
 		wk[t].w = &w;
 		wk[t].writer = t == nthreads;
-		wk[t].begin = wk[t].writer ? 0 : w.total * (uint64_t)t /
-							  (uint64_t)nthreads;
-		wk[t].end = wk[t].writer ? 0 : w.total * (uint64_t)(t + 1) /
-							(uint64_t)nthreads;
+		wk[t].begin = wk[t].writer ? 0
+					   : w.total * (uint64_t)t /
+						     (uint64_t)nthreads;
+		wk[t].end = wk[t].writer ? 0
+					 : w.total * (uint64_t)(t + 1) /
+						   (uint64_t)nthreads;
 		wk[t].rng = a->seed ^ ((uint64_t)index << 32) ^
 			    ((uint64_t)t * 0x9e3779b97f4a7c15ull);
-		wk[t].vpos = (size_t)t * 4096 * BENCH_CHUNK % BENCH_VALUE_SOURCE;
+		wk[t].vpos =
+			(size_t)t * 4096 * BENCH_CHUNK % BENCH_VALUE_SOURCE;
 		histogram_init(&wk[t].hist);
 		rc = -pthread_create(&wk[t].tid, NULL, worker_main, &wk[t]);
 		if (rc) {
@@ -590,8 +593,7 @@ static void print_result(const struct wl_result *w, enum wl_kind kind)
 	size_t n = 0;
 	if (kind == WL_READRANDOM || kind == WL_READMISSING ||
 	    kind == WL_READWHILEWRITING || kind == WL_SEEKRANDOM)
-		n += (size_t)snprintf(notes, sizeof notes,
-				      "%llu of %llu found",
+		n += (size_t)snprintf(notes, sizeof notes, "%llu of %llu found",
 				      (unsigned long long)w->found,
 				      (unsigned long long)w->ops);
 	if (kind == WL_READWHILEWRITING)
@@ -610,12 +612,11 @@ static void print_result(const struct wl_result *w, enum wl_kind kind)
 				      (unsigned long long)w->ops);
 	if (!wl_info[kind].writes && kind != WL_COMPACT && w->cache_hits >= 0 &&
 	    w->cache_hits + w->cache_misses > 0)
-		n += (size_t)snprintf(notes + n, sizeof notes - n,
-				      "%sblock cache hits %.0f%%",
-				      n ? "; " : "",
-				      100.0 * (double)w->cache_hits /
-					      (double)(w->cache_hits +
-						       w->cache_misses));
+		n += (size_t)snprintf(
+			notes + n, sizeof notes - n,
+			"%sblock cache hits %.0f%%", n ? "; " : "",
+			100.0 * (double)w->cache_hits /
+				(double)(w->cache_hits + w->cache_misses));
 	if (w->threads > 1 && kind != WL_READWHILEWRITING)
 		snprintf(notes + n, sizeof notes - n, "%s%d threads",
 			 n ? "; " : "", w->threads);
@@ -623,8 +624,8 @@ static void print_result(const struct wl_result *w, enum wl_kind kind)
 		snprintf(notes, sizeof notes, "FAILED: %s", strerror(-w->err));
 	printf("%-18s %10.*f %9.3f %9.3f %9.3f %9.3f %8.1f %9.1f %4.0f%%  %s\n",
 	       w->label, (double)w->ops / secs < 100 ? 2 : 0,
-	       (double)w->ops / secs, w->mean_us, w->p50_us,
-	       w->p99_us, w->p999_us, (double)w->bytes / secs / 1048576.0,
+	       (double)w->ops / secs, w->mean_us, w->p50_us, w->p99_us,
+	       w->p999_us, (double)w->bytes / secs / 1048576.0,
 	       (double)w->disk_bytes / 1048576.0, 100.0 * w->cpu_secs / secs,
 	       notes);
 	fflush(stdout);
@@ -702,11 +703,10 @@ static int run_engine(const struct bench_args *a, const struct bench_engine *e,
 		w->sync_requests = c0.sync_requests >= 0
 					   ? c1.sync_requests - c0.sync_requests
 					   : -1;
-		w->wal_syncs = c0.wal_syncs >= 0 ? c1.wal_syncs - c0.wal_syncs
-						 : -1;
-		w->cache_hits = c0.cache_hits >= 0
-					? c1.cache_hits - c0.cache_hits
-					: -1;
+		w->wal_syncs =
+			c0.wal_syncs >= 0 ? c1.wal_syncs - c0.wal_syncs : -1;
+		w->cache_hits =
+			c0.cache_hits >= 0 ? c1.cache_hits - c0.cache_hits : -1;
 		w->cache_misses = c0.cache_misses >= 0
 					  ? c1.cache_misses - c0.cache_misses
 					  : -1;
@@ -782,6 +782,7 @@ static int fork_engine(const struct bench_args *a, const struct bench_engine *e,
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		close(fd[0]);
 		struct engine_result *out = malloc(sizeof *out);
 		int rc = out ? run_engine(a, e, dir, out) : -ENOMEM;
@@ -883,10 +884,9 @@ static void print_comparison(const struct bench_args *a,
 	putchar('\n');
 	for (int k = 0; k < a->nwl; k++) {
 		for (int i = 0; i < n; i++) {
-			const struct wl_result *w = find_wl(&r[i],
-							    a->wl[k].label);
-			v[i] = w && w->secs > 0 ? (double)w->ops / w->secs
-						: -1;
+			const struct wl_result *w =
+				find_wl(&r[i], a->wl[k].label);
+			v[i] = w && w->secs > 0 ? (double)w->ops / w->secs : -1;
 		}
 		print_row(a->wl[k].label, v, n, "%12.0f");
 	}
@@ -899,11 +899,10 @@ static void print_comparison(const struct bench_args *a,
 		if (kind != WL_FILLSYNC && !a->sync)
 			continue;
 		char label[48];
-		snprintf(label, sizeof label, "syncs/write %s",
-			 a->wl[k].label);
+		snprintf(label, sizeof label, "syncs/write %s", a->wl[k].label);
 		for (int i = 0; i < n; i++) {
-			const struct wl_result *w = find_wl(&r[i],
-							    a->wl[k].label);
+			const struct wl_result *w =
+				find_wl(&r[i], a->wl[k].label);
 			v[i] = w && w->wal_syncs >= 0 && w->ops
 				       ? (double)w->wal_syncs / (double)w->ops
 				       : -1;
@@ -914,8 +913,8 @@ static void print_comparison(const struct bench_args *a,
 		char label[48];
 		snprintf(label, sizeof label, "cpu us/op %s", a->wl[k].label);
 		for (int i = 0; i < n; i++) {
-			const struct wl_result *w = find_wl(&r[i],
-							    a->wl[k].label);
+			const struct wl_result *w =
+				find_wl(&r[i], a->wl[k].label);
 			v[i] = w && w->ops ? w->cpu_secs * 1e6 / (double)w->ops
 					   : -1;
 		}
@@ -1253,8 +1252,7 @@ static int run_bench(int argc, char **argv)
 			 tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(base)) {
 			tool_error("bench: cannot make a directory in '%s': %s",
-				   tmp && *tmp ? tmp : "/tmp",
-				   strerror(errno));
+				   tmp && *tmp ? tmp : "/tmp", strerror(errno));
 			return 1;
 		}
 	} else {
@@ -1286,10 +1284,11 @@ static int run_bench(int argc, char **argv)
 	       temp && !a.keep ? " (removed afterwards)" : "");
 
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct sigaction old_int, old_term;
+	struct sigaction old_int, old_term, old_hup;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
 
 	struct engine_result *res = calloc(BENCH_MAX_ENGINES, sizeof *res);
 	int status = res ? 0 : 1;
@@ -1320,6 +1319,7 @@ static int run_bench(int argc, char **argv)
 		printf("kept the data in %s\n", base);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	return status;
 }
 

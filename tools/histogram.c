@@ -16,8 +16,8 @@ static unsigned bucket_of(uint64_t v)
 	if (v < HISTOGRAM_SUB)
 		return (unsigned)v;
 	unsigned e = 63u - (unsigned)__builtin_clzll(v);
-	unsigned sub = (unsigned)(v >> (e - HISTOGRAM_SUB_BITS)) &
-		       (HISTOGRAM_SUB - 1);
+	unsigned sub =
+		(unsigned)(v >> (e - HISTOGRAM_SUB_BITS)) & (HISTOGRAM_SUB - 1);
 	return (e - HISTOGRAM_SUB_BITS + 1) * HISTOGRAM_SUB + sub;
 }
 
