@@ -115,8 +115,8 @@ static int cmp_u64(const void *pa, const void *pb)
 
 /* The numbers of the files of kind in the listing, ascending; a malloc()ed
  * array (NULL when *n is 0). */
-static int list_kind(const struct check *c, enum file_kind kind,
-		     uint64_t **out, size_t *n)
+static int list_kind(const struct check *c, enum file_kind kind, uint64_t **out,
+		     size_t *n)
 {
 	uint64_t *v = malloc((c->nnames + 1) * sizeof *v);
 	size_t k = 0;
@@ -167,8 +167,9 @@ static uint64_t read_current(struct check *c)
 		return 0;
 	}
 	if (c->env->exists(c->env, filename_manifest(path, c->dir, number))) {
-		problem(c, "CURRENT", 0, "names 'MANIFEST-%06" PRIu64
-			"', which does not exist", number);
+		problem(c, "CURRENT", 0,
+			"names 'MANIFEST-%06" PRIu64 "', which does not exist",
+			number);
 		return 0;
 	}
 	return number;
@@ -197,8 +198,8 @@ static int replay_edit(struct check *c, const struct version_edit *e,
 			c->adds = p;
 			c->cap_adds = cap;
 		}
-		c->adds[c->nadds++] = (struct add_record){
-			e->added[i].f->number, off };
+		c->adds[c->nadds++] =
+			(struct add_record){ e->added[i].f->number, off };
 	}
 	if (e->has_log_number) {
 		c->has_log = true;
@@ -366,8 +367,7 @@ out:
 }
 
 /* Runs sst_reader_verify(), counting the lines it reports as problems. */
-static int verify_table(struct check *c, struct sst_reader *r,
-			const char *name)
+static int verify_table(struct check *c, struct sst_reader *r, const char *name)
 {
 	char *text = NULL;
 	size_t len = 0;

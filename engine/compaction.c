@@ -434,6 +434,15 @@ static int deepest_level(struct version *v)
 	return -1;
 }
 
+/* Whether level is the only one holding tables. */
+static bool only_level(struct version *v, int level)
+{
+	for (int l = 0; l < LSM_NUM_LEVELS; l++)
+		if (l != level && v->nfiles[l])
+			return false;
+	return v->nfiles[level] > 0;
+}
+
 int lsm_compact(struct lsm_db *db, lsm_progress_fn progress, void *ctx)
 {
 	int rc = lsm_flush(db);
@@ -452,6 +461,11 @@ int lsm_compact(struct lsm_db *db, lsm_progress_fn progress, void *ctx)
 	 * least L1), merging every version of every key on the way. */
 	if (bottom == 0)
 		bottom = 1;
+	else if (bottom < LSM_NUM_LEVELS - 1 && only_level(v, bottom))
+		/* nothing above to merge, but the shadowed versions and
+		 * tombstones in it must still go: rewrite it one level
+		 * down (a full compaction used to do nothing here) */
+		bottom++;
 	uint64_t total = 0, done = 0;
 	for (int l = 0; l < bottom; l++)
 		total += version_level_bytes(v, l) * (uint64_t)(bottom - l);

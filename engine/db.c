@@ -105,6 +105,16 @@ void db_set_bg_error(struct lsm_db *db, int err, const char *what)
 	pthread_cond_broadcast(&db->bg_cv);
 }
 
+bool db_memtable_full(const struct lsm_options *opt, struct memtable *mem,
+		      uint64_t data_bytes)
+{
+	if (memtable_entries(mem) == 0)
+		return false;
+	return memtable_bytes(mem) >=
+		       opt->write_buffer_size + DB_MEMTABLE_EMPTY_BYTES ||
+	       data_bytes >= opt->write_buffer_size;
+}
+
 void db_timed_wait(struct lsm_db *db, pthread_cond_t *cv, uint64_t micros)
 {
 	struct timespec ts;
@@ -324,6 +334,7 @@ static int list_wals(struct lsm_db *db, uint64_t min, uint64_t **out,
 struct replay_ctx {
 	struct memtable *mem;
 	uint64_t max_seq;
+	uint64_t mem_bytes; /* as db->mem_data_bytes counts them */
 };
 
 static int replay_one(void *arg, uint64_t seq, enum entry_type type,
@@ -332,6 +343,7 @@ static int replay_one(void *arg, uint64_t seq, enum entry_type type,
 	struct replay_ctx *c = arg;
 	if (seq > c->max_seq)
 		c->max_seq = seq;
+	c->mem_bytes += key.len + value.len + DB_MEMTABLE_ENTRY_OVERHEAD;
 	int rc = memtable_add(c->mem, seq, type, key, value);
 	/* A record replayed twice (e.g. a segment both flushed and kept by an
 	 * interrupted recovery) inserts the same entries again: harmless. */
@@ -401,12 +413,13 @@ static int replay_wal(struct lsm_db *db, uint64_t number,
 				(unsigned long long)wal_reader_offset(r));
 		if (rc)
 			break;
-		if (memtable_bytes(ctx->mem) >= db->opt.write_buffer_size) {
+		if (db_memtable_full(&db->opt, ctx->mem, ctx->mem_bytes)) {
 			rc = recovery_flush(db, ctx->mem, edit);
 			if (rc)
 				break;
 			memtable_unref(ctx->mem);
 			ctx->mem = NULL;
+			ctx->mem_bytes = 0;
 			rc = memtable_new(&ctx->mem);
 			if (rc)
 				break;
@@ -516,7 +529,7 @@ out:
 static int recover(struct lsm_db *db)
 {
 	struct version_edit edit;
-	struct replay_ctx ctx = { NULL, 0 };
+	struct replay_ctx ctx = { NULL, 0, 0 };
 	uint64_t *wals = NULL;
 	size_t nwals = 0;
 	int rc;

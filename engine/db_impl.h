@@ -119,6 +119,21 @@ struct lsm_db {
 
 /* --- db.c --- */
 
+/*
+ * Whether a memtable holding data_bytes (keys, values and
+ * DB_MEMTABLE_ENTRY_OVERHEAD per entry, as counted by whoever inserts)
+ * has reached opt->write_buffer_size. memtable_bytes() counts whole arena
+ * blocks, DB_MEMTABLE_EMPTY_BYTES already for an empty memtable, which
+ * alone used to make every memtable "full" under a write_buffer_size of
+ * 64 KiB or less (a loop freezing fresh memtables, one table per WAL
+ * record in recovery). An empty memtable is never full.
+ */
+#define DB_MEMTABLE_EMPTY_BYTES (64u << 10)
+#define DB_MEMTABLE_ENTRY_OVERHEAD 40u
+struct memtable;
+bool db_memtable_full(const struct lsm_options *opt, struct memtable *mem,
+		      uint64_t data_bytes);
+
 /* Sets the sticky background error (first one wins) and logs it. mu held. */
 void db_set_bg_error(struct lsm_db *db, int err, const char *what);
 

@@ -31,12 +31,6 @@
 /* A group stops growing at this many bytes (a little more for a big head). */
 #define GROUP_MAX_BYTES (1u << 20)
 
-/* What memtable_bytes() says of an empty memtable (one arena block), and
- * what an entry costs beyond its key and value (internal key trailer and
- * skip list node, roughly). */
-#define MEMTABLE_EMPTY_BYTES (64u << 10)
-#define MEMTABLE_ENTRY_OVERHEAD 40u
-
 struct batch_writer {
 	const struct lsm_batch *batch; /* NULL: a sync or flush request */
 	bool sync;
@@ -76,20 +70,10 @@ static void stall_end(struct lsm_db *db, enum lsm_stall_cause cause,
 	stat_set(&db->stats.stalls[cause].active, 0);
 }
 
-/*
- * Whether the memtable has reached write_buffer_size. An empty one never
- * has: memtable_bytes() already counts its first arena block (64 KiB),
- * and a smaller write_buffer_size used to freeze every fresh memtable in a
- * loop that never ended. The arena counts whole blocks, so below a few
- * blocks the bytes actually inserted decide.
- */
+/* Whether db->mem has reached write_buffer_size (db_memtable_full). */
 static bool memtable_full(struct lsm_db *db)
 {
-	if (memtable_entries(db->mem) == 0)
-		return false;
-	return memtable_bytes(db->mem) >= db->opt.write_buffer_size +
-						   MEMTABLE_EMPTY_BYTES ||
-	       db->mem_data_bytes >= db->opt.write_buffer_size;
+	return db_memtable_full(&db->opt, db->mem, db->mem_data_bytes);
 }
 
 static int l0_files(struct lsm_db *db)
@@ -263,7 +247,7 @@ static int insert_one(void *arg, uint64_t seq, enum entry_type type,
 {
 	struct insert_ctx *c = arg;
 	c->bytes += key.len + value.len;
-	c->mem_bytes += key.len + value.len + MEMTABLE_ENTRY_OVERHEAD;
+	c->mem_bytes += key.len + value.len + DB_MEMTABLE_ENTRY_OVERHEAD;
 	return memtable_add(c->mem, seq, type, key, value);
 }
 

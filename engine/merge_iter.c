@@ -82,9 +82,28 @@ struct merge_iter {
 
 #define MERGE(it) ((struct merge_iter *)(it))
 
+/*
+ * A child that failed (a corrupt block, a read error) ends the merge: the
+ * merged iterator becomes invalid and merge_status() reports the error.
+ * Merging on without it would show older entries of the other children in
+ * place of the ones it lost: a deleted key coming back, an old value for a
+ * new one.
+ */
+static bool any_child_failed(struct merge_iter *m)
+{
+	for (int i = 0; i < m->n; i++)
+		if (iter_status(m->child[i]))
+			return true;
+	return false;
+}
+
 static void find_smallest(struct merge_iter *m)
 {
 	int best = -1;
+	if (any_child_failed(m)) {
+		m->cur = -1;
+		return;
+	}
 	for (int i = 0; i < m->n; i++) {
 		if (iter_valid(m->child[i]) &&
 		    (best < 0 || ikey_cmp(iter_key(m->child[i]),
@@ -97,6 +116,10 @@ static void find_smallest(struct merge_iter *m)
 static void find_largest(struct merge_iter *m)
 {
 	int best = -1;
+	if (any_child_failed(m)) {
+		m->cur = -1;
+		return;
+	}
 	for (int i = m->n - 1; i >= 0; i--) {
 		if (iter_valid(m->child[i]) &&
 		    (best < 0 || ikey_cmp(iter_key(m->child[i]),

@@ -25,11 +25,12 @@
  * read first holds the newer entries of every key they share. It holds when
  * the one read first has only newer sequence numbers, or when both sit where
  * one consistent version (the hint MANIFEST) put them: the LSM invariant.
- * Tables the hints do not place (WAL output, orphans, merge output) go to
- * L0. Any pair that breaks the rule has its two runs (a table, or the
- * non-overlapping output of one merge) merged into one new run, until no
- * pair does; every merge removes a run, so this ends. On a healthy store
- * with a readable MANIFEST nothing is merged.
+ * Tables the hints do not place (WAL output, orphans) go to L0. When a
+ * pair breaks the rule, the tables in conflict, grown until the run that
+ * merging them makes would fit in L0, are merged into one new run (tables
+ * that do not overlap), which then goes to the deepest level where it
+ * provably fits. Every merge turns two runs or more into one, so this
+ * ends. On a healthy store with a readable MANIFEST nothing is merged.
  */
 #include "config.h"
 #include "lsm.h"
@@ -267,9 +268,12 @@ static int write_tables(struct repair *r, struct iter *it, uint32_t reason,
 		}
 		if (prev.len && ikey_cmp(k, buf_slice(&prev)) == 0)
 			continue;
-		if (b && split && sst_builder_file_size(b) >= r->opt.target_file_size &&
-		    !slice_eq(ikey_user(k), ikey_user(buf_slice(&prev))) &&
-		    (rc = finish_table(r, &b, number, reason, hint, run, count)))
+		bool cut =
+			b && split &&
+			sst_builder_file_size(b) >= r->opt.target_file_size &&
+			!slice_eq(ikey_user(k), ikey_user(buf_slice(&prev)));
+		if (cut && (rc = finish_table(r, &b, number, reason, hint, run,
+					      count)))
 			break;
 		if (!b) {
 			number = r->next_number++;
@@ -404,15 +408,16 @@ static int read_hints(struct repair *r, const uint64_t *manifests, size_t n)
 		int edits = replay_hints(r, number, &b, &seq, &next);
 		if (edits > 0 && !hints_consistent(r, &b))
 			edits = 0;
-		if (edits > 0 && !(r->hints = malloc((b.n + 1) *
-						     sizeof *r->hints)))
+		if (edits > 0 &&
+		    !(r->hints = malloc((b.n + 1) * sizeof *r->hints)))
 			edits = -ENOMEM;
 		if (edits > 0) {
 			for (size_t s = 0; s < b.cap; s++)
 				if (b.slots[s].number)
 					r->hints[r->nhints++] = (struct hint){
 						b.slots[s].number,
-						b.slots[s].level };
+						b.slots[s].level
+					};
 			qsort(r->hints, r->nhints, sizeof *r->hints, cmp_hint);
 			r->hint_manifest = number;
 			if (seq > r->last_seq)
@@ -448,8 +453,7 @@ static int convert_wal(struct repair *r, uint64_t number)
 	int rc = wal_reader_new(r->env, filename_wal(path, r->dir, number),
 				WAL_MAGIC, LSM_WAL_RECOVERY_SKIP, &rd);
 	if (rc == -EIO) {
-		say(r, "'%s': not a WAL segment; moved to %s/", name,
-		    LOST_DIR);
+		say(r, "'%s': not a WAL segment; moved to %s/", name, LOST_DIR);
 		return move_to_lost(r, name);
 	}
 	if (rc)
@@ -567,8 +571,8 @@ static int salvage_by_index(struct repair *r, struct env_rfile *f,
 	block_iter_init_empty(&ix);
 	int rc = sst_read_block(r->env, f, name, ft->index, meta_end, &index,
 				NULL, NULL);
-	if (!rc && block_iter_init(&ix, index.data, index.len, name,
-				   ft->index.offset))
+	if (!rc &&
+	    block_iter_init(&ix, index.data, index.len, name, ft->index.offset))
 		rc = -EIO;
 	if (!rc)
 		iter_seek_first(&ix.base);
@@ -670,8 +674,8 @@ static int salvage(struct repair *r, const char *path, const char *name,
 	rc = sst_read_footer(r->env, f, name, size, &ft);
 	if (!rc) {
 		bool has_filter = ft.filter.offset || ft.filter.size;
-		uint64_t data_end = has_filter ? ft.filter.offset
-					       : ft.index.offset;
+		uint64_t data_end =
+			has_filter ? ft.filter.offset : ft.index.offset;
 		if (data_end <= limit) {
 			rc = salvage_by_index(r, f, name, &ft, limit, data_end,
 					      bad);
@@ -809,7 +813,8 @@ static void close_set(struct repair *r, bool *set)
 {
 	bool changed = true;
 	while (changed) {
-		struct span m = { .level = 0, .hinted = false,
+		struct span m = { .level = 0,
+				  .hinted = false,
 				  .min_seq = UINT64_MAX,
 				  .number = r->next_number };
 		bool first = true;
@@ -849,9 +854,9 @@ static int cmp_smallest(const void *pa, const void *pb)
 
 /* One child iterator over the set's tables that belong together: a level
  * of hinted tables, or one run. Returns 0 or -errno. */
-static int child_iter(struct repair *r, struct table_cache *tc,
-		      const bool *set, bool *taken, size_t first,
-		      struct file_meta **files, struct iter **out)
+static int child_iter(struct repair *r, struct table_cache *tc, const bool *set,
+		      bool *taken, size_t first, struct file_meta **files,
+		      struct iter **out)
 {
 	const struct rtable *f0 = &r->t[first];
 	bool by_level = f0->hinted && f0->level > 0;
@@ -1067,7 +1072,8 @@ static int write_manifest(struct repair *r, uint64_t *number_out)
 	if (!rc)
 		rc = env_write_file(r->env, tmp, line, (size_t)n);
 	if (!rc)
-		rc = r->env->rename(r->env, tmp, filename_current(path, r->dir));
+		rc = r->env->rename(r->env, tmp,
+				    filename_current(path, r->dir));
 	if (!rc)
 		rc = r->env->sync_dir(r->env, r->dir);
 	if (rc)
@@ -1197,8 +1203,9 @@ out:
 int lsm_repair(const char *dir, const struct lsm_options *opt, FILE *report)
 {
 	char path[FILENAME_MAX_LEN];
-	struct repair r = { .dir = dir, .report = report, .next_number = 1,
-			    .next_run = 1 };
+	struct repair r = {
+		.dir = dir, .report = report, .next_number = 1, .next_run = 1
+	};
 	struct env_lock *lock = NULL;
 	char **names = NULL;
 	size_t count = 0;

@@ -307,13 +307,6 @@ void lsmdir_release(struct lsmfs *fs)
 	(void)fs;
 }
 
-int lsmdir_root_entry(struct lsmfs *fs, struct dirlist *dl)
-{
-	(void)fs;
-	return dirlist_add(dl, KS_RESERVED_NAME, strlen(KS_RESERVED_NAME),
-			   LSMDIR_ROOT_INO, DT_DIR);
-}
-
 /* Parses the canonical table name ("%06" PRIu64 ".sst"): one name per
  * table. Returns 1 and *number, or 0. */
 static int parse_table_name(const char *name, uint64_t *number)

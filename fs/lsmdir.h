@@ -58,8 +58,6 @@ static inline int lsmdir_owns(uint64_t ino)
 int lsmdir_init(struct lsmfs *fs);
 void lsmdir_release(struct lsmfs *fs);
 
-/* Adds the ".lsm" entry to a listing of the mount root. */
-int lsmdir_root_entry(struct lsmfs *fs, struct dirlist *dl);
 
 /*
  * Looks up name in the virtual directory parent, or ".lsm" itself when

@@ -67,14 +67,14 @@ static const char readme_head[] =
 "and write_stalled as above.\n"
 "\n";
 
-static const char readme_levels[] =
-"compaction (name value) also has, for each level L0..L6:\n"
+static const char readme_compaction_levels[] =
+"  and for each level n from 0 to 6 (counts or bytes, since open):\n"
 "  Ln_compactions              compactions that wrote into the level\n"
 "  Ln_compaction_read_bytes    their input bytes\n"
 "  Ln_compaction_write_bytes   their output bytes\n"
-"  Ln_trivial_moves            tables moved into the level unchanged\n"
-"(all counts or bytes since open).\n"
-"\n"
+"  Ln_trivial_moves            tables moved into the level unchanged\n";
+
+static const char readme_tail[] =
 "stats (name value): every counter above, in the sections memtable, wal,\n"
 "stalls, compaction, cache, preceded by Ln_files, Ln_bytes and Ln_score\n"
 "for each level (score: L0 files / compaction trigger, deeper levels bytes\n"
@@ -132,18 +132,19 @@ void lsmdir_render_readme(FILE *f, const struct lsm_stats *s)
 	fputs(readme_head, f);
 	fputs("memtable (name value): the write buffer and flushes.\n", f);
 	report_glossary(f, REPORT_MEMTABLE);
-	fputs("\nwal (name value): the write-ahead log and group commit.\n"
+	fputs("\nwal (name value): the write-ahead log and group commit. A\n"
 	      "writes_per_group_commit above 1 means concurrent writers share\n"
-	      "WAL records; syncs_per_sync_request below 1 means they share\n"
-	      "fdatasync calls.\n", f);
+	      "WAL records (group commit); a syncs_per_sync_request below 1\n"
+	      "means durable writers share fdatasync calls.\n", f);
 	report_glossary(f, REPORT_WAL);
 	fputs("\ncompaction (name value): the levels' upkeep.\n", f);
 	report_glossary(f, REPORT_COMPACTION);
+	fputs(readme_compaction_levels, f);
 	fputs("\ncache (name value): the block cache, bloom filters and point "
 	      "reads.\n", f);
 	report_glossary(f, REPORT_CACHE);
 	fputc('\n', f);
-	fputs(readme_levels, f);
+	fputs(readme_tail, f);
 }
 
 void lsmdir_render_flush_queue_depth(FILE *f, const struct lsm_stats *s)

@@ -637,8 +637,9 @@ int ns_readdir(struct lsmfs *fs, uint64_t ino, struct dirlist *dl)
 	if (!rc)
 		rc = dirlist_add(dl, "..", 2, r.a.parent, DT_DIR);
 	inode_rec_release(&r);
-	if (!rc && ino == KS_ROOT_INO)
-		rc = lsmdir_root_entry(fs, dl);
+	/* .lsm is reachable by name but not listed (like ZFS's hidden
+	 * .zfs): cp -r, tar, rsync and find of the mount copy the files,
+	 * not a second view of the engine's tables */
 	if (rc)
 		return rc;
 	rc = lsm_iter_new(fs->db, NULL, &it);

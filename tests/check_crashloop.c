@@ -32,6 +32,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -233,19 +234,28 @@ START_TEST(test_kill_loop)
 		}
 		close(fds[1]);
 		clear_delays();
-		/* now and then during open and recovery, mostly later */
-		long delay = rnd(&rng) % 10 == 0 ? (long)(rnd(&rng) % 3000)
-						  : 5000 + (long)(rnd(&rng) % 150000);
-		sleep_us(delay);
+		/* now and then during open and recovery; mostly after a
+		 * random number of acknowledgements, plus a little */
+		uint32_t attempted = 0, durable = 0;
+		uint32_t target = rnd(&rng) % 10 == 0
+					  ? 0
+					  : 1 + (uint32_t)(rnd(&rng) % 400);
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+		struct msg mm;
+		while (durable < target && poll(&pfd, 1, 5000) == 1 &&
+		       read(fds[0], &mm, sizeof mm) == (ssize_t)sizeof mm) {
+			if (mm.kind == 1 && mm.n + 1 > attempted)
+				attempted = mm.n + 1;
+			if (mm.kind == 2 && mm.n > durable)
+				durable = mm.n;
+		}
+		sleep_us((long)(rnd(&rng) % (target ? 5000 : 3000)));
 		kill(pid, SIGKILL);
 		int status;
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 		ck_assert_msg(WIFSIGNALED(status),
 			      "cycle %d: the child failed (status %d)", cycle,
 			      WEXITSTATUS(status));
-
-		uint32_t attempted = 0, durable = 0;
-		struct msg mm;
 		while (read(fds[0], &mm, sizeof mm) == (ssize_t)sizeof mm) {
 			if (mm.kind == 1 && mm.n + 1 > attempted)
 				attempted = mm.n + 1;

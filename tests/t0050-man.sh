@@ -4,7 +4,8 @@
 # `lsm help CMD` and `mount.lsmfs --help` print is in the matching page,
 # with its default where the help gives one; each lsm command has its own
 # subsection whose synopsis matches its usage line; the example of lsm(3)
-# is tests/example.c; every page a page refers to exists.
+# is tests/example.c; every page a page refers to exists. README.md's
+# tables list every lsmfs option (with its default) and lsm command.
 . "$(dirname "$0")/lib.sh"
 need_lsm
 [ -x "$LSMFS" ] || fail "lsmfs binary '$LSMFS' not built"
@@ -138,6 +139,25 @@ printf '%s\n' "$(defaults "$help")" | while IFS='	' read -r o d; do
 	fi
 done
 
+# README.md's table of lsmfs options: a row per option, with its default
+readme=$SRC/README.md
+own=$(printf '%s\n' "$help" | sed -n '/^lsmfs options:/,/^$/p')
+[ -n "$own" ] || err "no 'lsmfs options:' block in lsmfs --help"
+printf '%s\n' "$own" | grep -Eo -- '-o [a-z0-9_]+' | sed 's/^-o //' |
+	while read -r o; do
+		grep -q "^| \`-o $o[=\`]" "$readme" || {
+			echo "FAIL: $TEST_NAME: README.md has no row for -o $o" >&2
+			echo x >>"$TESTDIR/deferrors"
+		}
+	done
+printf '%s\n' "$(defaults "$own")" | while IFS='	' read -r o d; do
+	[ -n "$o" ] || continue
+	grep "^| \`-o $o[=\`]" "$readme" | grep -qF "| \`$d\` |" || {
+		echo "FAIL: $TEST_NAME: README.md: -o $o lacks its default '$d'" >&2
+		echo x >>"$TESTDIR/deferrors"
+	}
+done
+
 # --- lsm(1) -------------------------------------------------------------------
 help=$("$LSM" --help) || err "lsm --help failed"
 page=$(render "$MAN/lsm.1")
@@ -149,6 +169,10 @@ cmds=$(printf '%s\n' "$help" | awk '
 	on && /^  [a-z]/ { print $1; next }
 	on && /^$/ && n++ { exit }')
 [ -n "$cmds" ] || err "no commands found in lsm --help"
+for c in $cmds; do
+	grep -q "^| \`lsm $c[ \`]" "$readme" ||
+		err "README.md's table of lsm commands lacks '$c'"
+done
 for c in $cmds help; do
 	sec=$(section "$page" "$c")
 	if [ -z "$sec" ]; then

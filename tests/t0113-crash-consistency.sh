@@ -7,12 +7,12 @@
 # data was written: the stored size must not run ahead of the stored data)
 # and at least every byte that was fsync'ed.
 #
-# LSMFS_CRASH_CYCLES (default 6) sets the number of kill/remount cycles.
+# LSMFS_CRASH_CYCLES (default 5) sets the number of kill/remount cycles.
 . "$(dirname "$0")/lib.sh"
 need_fuse
 command -v python3 >/dev/null || fail "python3 is needed"
 
-CYCLES=${LSMFS_CRASH_CYCLES:-6}
+CYCLES=${LSMFS_CRASH_CYCLES:-5}
 NFILES=4
 SYNCLOG=$TESTDIR/synced.log
 : >"$SYNCLOG"
@@ -30,7 +30,7 @@ def stream(f, start, n):
     """Bytes [start, start+n) of file f's stream."""
     if f not in _blocks:
         rnd = random.Random(f)
-        _blocks[f] = bytes(rnd.randrange(1, 256) for _ in range(P))
+        _blocks[f] = rnd.randbytes(P).replace(b"\0", b"\1")
     blk = _blocks[f]
     s = start % P
     reps = (s + n) // P + 1
