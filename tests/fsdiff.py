@@ -9,9 +9,11 @@ back, directory listings, and at the end both trees byte for byte.
 
 Operations: create, open (kept open in a few slots: write, read, append,
 fsync, ftruncate, fstat and close through them, also after the name is gone),
-write at an offset, append, truncate, read, rename, unlink, mkdir, rmdir,
-readdir, stat/lstat, symlink, readlink, link, chmod, utime, fsync of files
-and directories, and remount of the lsmfs side.
+write at an offset, append, truncate, read, rename (also renameat2 with
+RENAME_NOREPLACE and RENAME_EXCHANGE), unlink, mkdir, rmdir, readdir,
+stat/lstat, symlink, readlink, link, chmod, utime, mkfifo, user.* extended
+attributes, posix_fallocate, fsync of files and directories, and remount of
+the lsmfs side.
 
 Stat fields compared: st_mode, st_nlink (directories included), st_uid,
 st_gid, st_size (not for directories: lsmfs reports 0 for a directory, a
@@ -437,6 +439,76 @@ def op_fd_other(d):
                 s.slots[slot] = None
 
 
+_libc = None
+
+
+def renameat2(a, b, flags):
+    """renameat2(2) through libc (Python has no binding)."""
+    global _libc
+    if _libc is None:
+        import ctypes
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p,
+                                    ctypes.c_int, ctypes.c_char_p,
+                                    ctypes.c_uint]
+    import ctypes
+    AT_FDCWD = -100
+    if _libc.renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b),
+                       flags) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
+def op_rename2(d):
+    a = d.path("any")
+    b = d.path(d.rnd.choice(("new", "any", "file", "dir")))
+    name, flags = d.rnd.choice((("noreplace", 1), ("exchange", 2)))
+    d.both("rename %s %r %r" % (name, a, b),
+           lambda s: renameat2(s.p(a), s.p(b), flags))
+    d.lstat_paths(a, b)
+
+
+def op_mkfifo(d):
+    p = d.path("new")
+    d.both("mkfifo %r" % p, lambda s: os.mkfifo(s.p(p), 0o640))
+    d.lstat_paths(p)
+
+
+def op_xattr(d):
+    p = d.path(d.rnd.choice(("file", "dir", "any")))
+    name = "user." + d.rnd.choice(("a", "b", "long" * 20))
+    r = d.rnd.random()
+    if r < 0.4:
+        v = d.rnd.randbytes(d.rnd.choice((0, 1, 100, 3000)))
+        flags = d.rnd.choice((0, 0, os.XATTR_CREATE, os.XATTR_REPLACE))
+        d.both("setxattr %r %s len %d flags %d" % (p, name, len(v), flags),
+               lambda s: os.setxattr(s.p(p), name, v, flags,
+                                     follow_symlinks=False))
+    elif r < 0.7:
+        d.both("getxattr %r %s" % (p, name),
+               lambda s: digest(os.getxattr(s.p(p), name,
+                                            follow_symlinks=False)))
+    elif r < 0.85:
+        d.both("listxattr %r" % p,
+               lambda s: sorted(os.listxattr(s.p(p), follow_symlinks=False)))
+    else:
+        d.both("removexattr %r %s" % (p, name),
+               lambda s: os.removexattr(s.p(p), name, follow_symlinks=False))
+
+
+def op_fallocate(d):
+    p, off, n = d.path("file"), d.size(), d.rnd.randint(1, 300000)
+
+    def f(s):
+        fd = os.open(s.p(p), os.O_WRONLY)
+        try:
+            os.posix_fallocate(fd, off, n)
+        finally:
+            os.close(fd)
+    d.both("fallocate %r off %d len %d" % (p, off, n), f)
+    d.lstat_paths(p)
+
+
 def op_remount(d):
     raise Remount()
 
@@ -453,7 +525,9 @@ OPS = [
     ("readlink", 2, op_readlink), ("link", 3, op_link), ("chmod", 3, op_chmod),
     ("utime", 3, op_utime), ("fsync", 2, op_fsync), ("open", 5, op_open),
     ("fd_write", 8, op_fd_write), ("fd_read", 4, op_fd_read),
-    ("fd_other", 4, op_fd_other), ("remount", 0.04, op_remount),
+    ("fd_other", 4, op_fd_other), ("rename2", 2, op_rename2),
+    ("mkfifo", 1, op_mkfifo), ("xattr", 3, op_xattr),
+    ("fallocate", 1, op_fallocate), ("remount", 0.04, op_remount),
 ]
 TOTAL_WEIGHT = sum(w for _, w, _ in OPS)
 

@@ -145,14 +145,14 @@ own=$(printf '%s\n' "$help" | sed -n '/^lsmfs options:/,/^$/p')
 [ -n "$own" ] || err "no 'lsmfs options:' block in lsmfs --help"
 printf '%s\n' "$own" | grep -Eo -- '-o [a-z0-9_]+' | sed 's/^-o //' |
 	while read -r o; do
-		grep -q "^| \`-o $o[=\`]" "$readme" || {
+		grep -q "^| \`-o ${o}[=\`]" "$readme" || {
 			echo "FAIL: $TEST_NAME: README.md has no row for -o $o" >&2
 			echo x >>"$TESTDIR/deferrors"
 		}
 	done
 printf '%s\n' "$(defaults "$own")" | while IFS='	' read -r o d; do
 	[ -n "$o" ] || continue
-	grep "^| \`-o $o[=\`]" "$readme" | grep -qF "| \`$d\` |" || {
+	grep "^| \`-o ${o}[=\`]" "$readme" | grep -qF "| \`$d\` |" || {
 		echo "FAIL: $TEST_NAME: README.md: -o $o lacks its default '$d'" >&2
 		echo x >>"$TESTDIR/deferrors"
 	}
@@ -170,7 +170,7 @@ cmds=$(printf '%s\n' "$help" | awk '
 	on && /^$/ && n++ { exit }')
 [ -n "$cmds" ] || err "no commands found in lsm --help"
 for c in $cmds; do
-	grep -q "^| \`lsm $c[ \`]" "$readme" ||
+	grep -q "^| \`lsm ${c}[ \`]" "$readme" ||
 		err "README.md's table of lsm commands lacks '$c'"
 done
 for c in $cmds help; do
@@ -241,5 +241,5 @@ done
 
 [ ! -s "$TESTDIR/deferrors" ] ||
 	errors=$((errors + $(wc -l <"$TESTDIR/deferrors")))
-[ "$errors" -eq 0 ] || fail "$errors problem(s) in the man pages"
+[ "$errors" -eq 0 ] || fail "$errors problem(s) in the man pages or README.md"
 echo "t0050: ok"
