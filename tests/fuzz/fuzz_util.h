@@ -12,6 +12,7 @@
 #ifndef LSM_FUZZ_UTIL_H
 #define LSM_FUZZ_UTIL_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +21,49 @@
 
 #include "lsm.h"
 
-/* A scratch directory for this process (created once). */
+static char fuzz_dir[128];
+static pid_t fuzz_dir_owner;
+
+static void fuzz_rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char sub[512];
+		snprintf(sub, sizeof sub, "%s/%.255s", path, e->d_name);
+		if (e->d_type == DT_DIR)
+			fuzz_rm_rf(sub);
+		else
+			unlink(sub);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
+/* Removes the scratch directory when the process that made it exits (not
+ * when a forked child does). */
+static void fuzz_cleanup(void)
+{
+	if (fuzz_dir[0] && getpid() == fuzz_dir_owner)
+		fuzz_rm_rf(fuzz_dir);
+}
+
+/* A scratch directory for this process (created on first use). */
 static const char *fuzz_scratch_dir(void)
 {
-	static char dir[128];
-	if (!dir[0]) {
+	char *dir = fuzz_dir;
+	if (!dir[0] || fuzz_dir_owner != getpid()) {
 		const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm"
 								 : "/tmp";
-		snprintf(dir, sizeof dir, "%s/lsm-fuzz.%ld", base,
+		snprintf(dir, sizeof fuzz_dir, "%s/lsm-fuzz.%ld", base,
 			 (long)getpid());
 		mkdir(dir, 0700);
+		if (!fuzz_dir_owner)
+			atexit(fuzz_cleanup);
+		fuzz_dir_owner = getpid();
 		lsm_set_log_handler(NULL, NULL);
 	}
 	return dir;

@@ -58,6 +58,7 @@ static void wal_fuzz_replay(struct slice payload)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	fuzz_scratch_dir(); /* silences the log */
 	char path[256];
 	struct fuzz_in in = { data, size };
 	unsigned mode = fuzz_byte(&in);
