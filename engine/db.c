@@ -149,9 +149,10 @@ static bool current_names(struct lsm_db *db, uint64_t number)
  *  - the append failed for lack of space: the record before it is intact,
  *    the failed one is at most a torn tail, and no edit will ever follow
  *    it in that file;
- *  - a roll to a new MANIFEST failed while the old writer is healthy and
- *    CURRENT still names the old MANIFEST (so the half-made new one is not
- *    in force; it is overwritten or left as an unused file).
+ *  - a roll to a new MANIFEST failed while the old writer is healthy;
+ * and in both cases only while CURRENT still names the old MANIFEST: a
+ * failed roll may have renamed CURRENT to a new MANIFEST that holds the
+ * failed edit (whose tables the caller is about to delete).
  * Everything else (a failed sync above all: a failed fsync is never
  * retried) becomes the sticky background error.
  * This reaches into the version set's fields (version.h): it belongs in
@@ -175,9 +176,8 @@ int db_log_and_apply(struct lsm_db *db, struct version_edit *e)
 	struct wal_writer *m = vs->manifest;
 	bool recoverable =
 		verr == -ENOSPC && m && !vs->manifest_busy &&
-		(wal_writer_out_of_space(m) ||
-		 (wal_writer_error(m) == 0 &&
-		  current_names(db, vs->manifest_number)));
+		(wal_writer_out_of_space(m) || wal_writer_error(m) == 0) &&
+		current_names(db, vs->manifest_number);
 	if (!recoverable) {
 		db_set_bg_error(db, rc, "writing the manifest");
 		return rc;

@@ -386,13 +386,14 @@ int file_fallocate(struct lsmfs *fs, uint64_t ino, int mode, uint64_t off,
 		rc = -EISDIR;
 	else if (!S_ISREG(r.a.mode))
 		rc = -ENODEV;
-	/* only the size may grow: holes cost nothing, nothing is stored */
-	if (rc || (mode & FALLOC_FL_KEEP_SIZE) || off + len <= r.a.size)
+	if (rc)
 		goto out;
+	/* only the size may grow: holes cost nothing, nothing is stored; the
+	 * times change as for a write, as on tmpfs and ext4 */
 	rc = lsm_batch_new(&b);
-	if (!rc)
+	if (!rc && !(mode & FALLOC_FL_KEEP_SIZE) && off + len > r.a.size)
 		rc = fdata_truncate(fs->db, ino, &r.a, off + len, b);
-	r.a.ctime = inode_now();
+	r.a.mtime = r.a.ctime = inode_now();
 	if (!rc)
 		rc = inode_store(b, ino, &r);
 	if (!rc)

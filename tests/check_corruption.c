@@ -312,6 +312,9 @@ enum expect {
 /* Set by a case whose loss was logged by an earlier open of the copy. */
 static bool loss_known;
 
+/* Damaged copies checked, and how each ended (for the summary lines). */
+static int ncases, nopen_eio, nread_eio, nloss_logged;
+
 static bool full_mode(void)
 {
 	const char *s = getenv("LSM_CORRUPTION_FULL");
@@ -328,8 +331,10 @@ static void check_copy(const char *name, const char *what, enum expect ex)
 	o.disable_background_work = 1; /* no compaction: deterministic */
 	struct lsm_db *db = NULL;
 	nlines = 0;
+	ncases++;
 	int rc = lsm_open(work, &o, &db);
 	if (rc) {
+		nopen_eio++;
 		if (rc != -EIO || !logged(name, NULL))
 			dump_log();
 		ck_assert_msg(rc == -EIO, "%s: lsm_open: %s", what,
@@ -341,8 +346,9 @@ static void check_copy(const char *name, const char *what, enum expect ex)
 	}
 	/* did the store say it dropped or skipped something? (or a previous
 	 * open of the copy did, or the damage is one no format can see) */
-	bool loss = logged("dropped", NULL) || logged("skipped", NULL) ||
-		    loss_known || ex == MAY_PASS;
+	bool logged_loss = logged("dropped", NULL) || logged("skipped", NULL) ||
+			   loss_known;
+	bool loss = logged_loss || ex == MAY_PASS;
 	int eio = 0, stale = 0, lost = 0;
 	for (int k = 0; k < NKEYS; k++) {
 		char key[16], *val = NULL;
@@ -407,6 +413,8 @@ static void check_copy(const char *name, const char *what, enum expect ex)
 	ck_assert_msg(rc == 0 || rc == -EIO, "%s: close: %s", what,
 		      lsm_strerror(rc));
 
+	nread_eio += eio > 0;
+	nloss_logged += logged_loss && !eio;
 	if (eio)
 		ck_assert_msg(logged("offset", NULL) || logged("missing", NULL),
 			      "%s: -EIO without a log line saying where", what);
@@ -532,11 +540,21 @@ static void setup(void)
 {
 	lsm_set_log_handler(capture, NULL);
 	nlines = 0;
+	ncases = nopen_eio = nread_eio = nloss_logged = 0;
 }
 
 static void teardown(void)
 {
 	rm_rf(work);
+}
+
+/* One summary line per file type. */
+static void report(const char *type)
+{
+	printf("%s: %d damaged copies: lsm_open -EIO %d, reads -EIO %d, "
+	       "loss logged %d, nothing noticed %d (only where allowed)\n",
+	       type, ncases, nopen_eio, nread_eio, nloss_logged,
+	       ncases - nopen_eio - nread_eio - nloss_logged);
 }
 
 /* ---- the cases ---- */
@@ -560,7 +578,8 @@ START_TEST(test_sst)
 		if (i == 0 || i == n / 2 || i == n - 1)
 			damage_file(names[i], MUST_DETECT);
 	}
-	printf("sst: %d tables damaged\n", n);
+	printf("sst: %d tables\n", n);
+	report("sst");
 }
 END_TEST
 
@@ -574,6 +593,7 @@ START_TEST(test_wal)
 	/* a cut may fall on a record boundary, which a log cannot tell from
 	 * its end (and a cut to under 8 bytes reads as a new, empty log) */
 	damage_file(names[0], MAY_PASS);
+	report("wal");
 }
 END_TEST
 
@@ -607,6 +627,7 @@ START_TEST(test_manifest)
 	ck_assert_int_eq(n, 1);
 	flip_file(names[0], 24, MUST_DETECT);
 	damage_file(names[0], MAY_PASS);
+	report("manifest");
 }
 END_TEST
 
@@ -624,6 +645,7 @@ START_TEST(test_current)
 		}
 	}
 	damage_file("CURRENT", MUST_DETECT);
+	report("current");
 }
 END_TEST
 

@@ -3,7 +3,8 @@
  * engine side): empty keys and values, 64 KiB keys, 16 MiB values, keys
  * of only 0x00 or 0xff bytes (no shorter separator exists), a batch of
  * 100,000 entries, and sizes past the limits. Each works, across a flush,
- * a full compaction and a reopen, or fails cleanly with -EINVAL.
+ * a full compaction and a reopen, or fails cleanly with -EINVAL. Also the
+ * smallest write_buffer_size.
  */
 #include "config.h"
 
@@ -362,6 +363,44 @@ START_TEST(test_big_batch)
 }
 END_TEST
 
+/* ---- the smallest write buffer ---- */
+
+START_TEST(test_tiny_write_buffer)
+{
+	/*
+	 * write_buffer_size 4096 (the minimum) is below what an empty
+	 * memtable already counts (one 64 KiB arena block): every write used
+	 * to freeze the fresh memtable again and again, never returning.
+	 * Now memtables hold about 4 KiB each and flush.
+	 */
+	struct lsm_options o;
+	lsm_options_init(&o);
+	o.write_buffer_size = 4096;
+	struct lsm_db *db;
+	ck_assert_int_eq(lsm_open(dir, &o, &db), 0);
+	char k[16], v[100];
+	for (int i = 0; i < 500; i++) {
+		int kl = snprintf(k, sizeof k, "t%05d", i);
+		fill(v, sizeof v, (unsigned)i);
+		ck_assert_int_eq(lsm_put(db, k, (size_t)kl, v, sizeof v), 0);
+	}
+	struct lsm_stats st;
+	ck_assert_int_eq(lsm_flush(db), 0);
+	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
+	ck_assert_uint_ge(st.flushes, 5);
+	ck_assert_uint_le(st.flushes, 60);
+	lsm_stats_release(&st);
+	ck_assert_int_eq(lsm_close(db), 0);
+	ck_assert_int_eq(lsm_open(dir, &o, &db), 0);
+	for (int i = 0; i < 500; i++) {
+		int kl = snprintf(k, sizeof k, "t%05d", i);
+		fill(v, sizeof v, (unsigned)i);
+		expect(db, k, (size_t)kl, v, sizeof v);
+	}
+	ck_assert_int_eq(lsm_close(db), 0);
+}
+END_TEST
+
 /* ---- past the limits ---- */
 
 START_TEST(test_past_limits)
@@ -403,6 +442,7 @@ static Suite *limits_suite(void)
 	tcase_add_test(tc, test_big_values);
 	tcase_add_test(tc, test_big_batch);
 	tcase_add_test(tc, test_past_limits);
+	tcase_add_test(tc, test_tiny_write_buffer);
 	suite_add_tcase(s, tc);
 	return s;
 }

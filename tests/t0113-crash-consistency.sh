@@ -13,7 +13,6 @@ need_fuse
 command -v python3 >/dev/null || fail "python3 is needed"
 
 CYCLES=${LSMFS_CRASH_CYCLES:-5}
-NFILES=4
 SYNCLOG=$TESTDIR/synced.log
 : >"$SYNCLOG"
 

@@ -283,7 +283,9 @@ for cycle in $(seq "$CYCLES"); do
 		fail "cycle $cycle (seed $seed): $res"
 	done_ops=$(grep -c -- -done "$OPLOG" || true)
 	total=$((total + done_ops))
-	[ "$CYCLES" -gt 20 ] && [ $((cycle % 50)) -ne 0 ] || note "cycle $cycle: $res"
+	if [ "$CYCLES" -le 20 ] || [ $((cycle % 50)) -eq 0 ]; then
+		note "cycle $cycle: $res"
+	fi
 	# now and then a clean unmount as well
 	if [ $((cycle % 7)) -eq 0 ]; then
 		remount

@@ -24,15 +24,15 @@
 static char fuzz_dir[128];
 static pid_t fuzz_dir_owner;
 
-static void fuzz_rm_rf(const char *path)
+static inline void fuzz_rm_rf(const char *path)
 {
 	DIR *d = opendir(path);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		char sub[512];
-		snprintf(sub, sizeof sub, "%s/%.255s", path, e->d_name);
+		char sub[1024];
+		snprintf(sub, sizeof sub, "%.700s/%.255s", path, e->d_name);
 		if (e->d_type == DT_DIR)
 			fuzz_rm_rf(sub);
 		else
@@ -45,14 +45,14 @@ static void fuzz_rm_rf(const char *path)
 
 /* Removes the scratch directory when the process that made it exits (not
  * when a forked child does). */
-static void fuzz_cleanup(void)
+static inline void fuzz_cleanup(void)
 {
 	if (fuzz_dir[0] && getpid() == fuzz_dir_owner)
 		fuzz_rm_rf(fuzz_dir);
 }
 
 /* A scratch directory for this process (created on first use). */
-static const char *fuzz_scratch_dir(void)
+static inline const char *fuzz_scratch_dir(void)
 {
 	char *dir = fuzz_dir;
 	if (!dir[0] || fuzz_dir_owner != getpid()) {
@@ -70,14 +70,14 @@ static const char *fuzz_scratch_dir(void)
 }
 
 /* dir/name, in a static buffer per call site's choice of buf. */
-static char *fuzz_path(char *buf, size_t n, const char *name)
+static inline char *fuzz_path(char *buf, size_t n, const char *name)
 {
 	snprintf(buf, n, "%s/%s", fuzz_scratch_dir(), name);
 	return buf;
 }
 
 /* Replaces the file at path with data. Returns 0 or -1. */
-static int fuzz_write_file(const char *path, const void *data, size_t n)
+static inline int fuzz_write_file(const char *path, const void *data, size_t n)
 {
 	FILE *f = fopen(path, "wb");
 	if (!f)
@@ -93,7 +93,7 @@ struct fuzz_in {
 	size_t n;
 };
 
-static unsigned fuzz_byte(struct fuzz_in *in)
+static inline unsigned fuzz_byte(struct fuzz_in *in)
 {
 	if (!in->n)
 		return 0;
@@ -102,7 +102,7 @@ static unsigned fuzz_byte(struct fuzz_in *in)
 }
 
 /* Takes up to max bytes (length from the next input byte). */
-static size_t fuzz_chunk(struct fuzz_in *in, size_t max, const void **out)
+static inline size_t fuzz_chunk(struct fuzz_in *in, size_t max, const void **out)
 {
 	size_t len = fuzz_byte(in);
 	if (len > max)
