@@ -419,11 +419,17 @@ int ns_rmdir(struct lsmfs *fs, uint64_t parent, const char *name)
 	return ns_remove(fs, parent, name, 1);
 }
 
-/* -EINVAL when directory anc is start or one of its ancestors. */
+/*
+ * -EINVAL when directory anc is start or one of its ancestors. The walk to
+ * the root has no depth limit, as a local file system has none (a tree
+ * deeper than PATH_MAX is made with relative paths); a loop in the parent
+ * chain, which only a corrupt store holds, is caught by Brent's cycle
+ * detection (mark moves to cur after 1, 2, 4, ... steps) and gives -EIO.
+ */
 static int check_not_ancestor(struct lsmfs *fs, uint64_t anc, uint64_t start)
 {
-	uint64_t cur = start;
-	for (int depth = 0; depth < KS_PATH_MAX; depth++) {
+	uint64_t cur = start, mark = start, steps = 0, power = 1;
+	for (;;) {
 		struct inode_rec r;
 		if (cur == anc)
 			return -EINVAL;
@@ -434,10 +440,18 @@ static int check_not_ancestor(struct lsmfs *fs, uint64_t anc, uint64_t start)
 			return rc;
 		cur = r.a.parent;
 		inode_rec_release(&r);
+		if (cur == mark) {
+			lsm_log("directory %llu: parent chain loops at %llu",
+				(unsigned long long)start,
+				(unsigned long long)cur);
+			return -EIO;
+		}
+		if (++steps == power) {
+			mark = cur;
+			power *= 2;
+			steps = 0;
+		}
 	}
-	lsm_log("directory %llu: parent chain too long or looping",
-		(unsigned long long)start);
-	return -EIO;
 }
 
 struct rename_ctx {

@@ -67,6 +67,12 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->max_write = OPS_MAX_WRITE;
 	/* the kernel clears set-user-ID bits itself (via setattr) */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/* open(O_TRUNC) becomes a setattr of the size before the open, as
+	 * for any file system: the kernel then clears set-user-ID bits of a
+	 * file truncated by a caller without CAP_FSETID, which an atomic
+	 * O_TRUNC would leave to us without telling us the caller's
+	 * capabilities */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (c->writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
@@ -260,16 +266,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_open(req, fi);
 		return;
 	}
-	if (fi->flags & O_TRUNC) {
-		/* FUSE_CAP_ATOMIC_O_TRUNC: the truncation is ours to do */
-		struct stat in, out;
-		memset(&in, 0, sizeof in);
-		rc = attr_set(fs_of(req), ino, &in, ATTR_SET_SIZE, &out);
-		if (rc) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-	}
+	/* no O_TRUNC here: without FUSE_CAP_ATOMIC_O_TRUNC the kernel
+	 * truncates through setattr first */
 	rc = file_open(fs_of(req), ino);
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -560,11 +558,30 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	free(v);
 }
 
+/* Removes the trusted.* names from the NUL-separated list v of *n bytes:
+ * local file systems list them only to CAP_SYS_ADMIN, which the kernel
+ * leaves to us (we take uid 0 for it). */
+static void drop_trusted(char *v, size_t *n)
+{
+	size_t in = 0, out = 0;
+	while (in < *n) {
+		size_t len = strnlen(v + in, *n - in) + 1;
+		if (strncmp(v + in, "trusted.", 8) != 0) {
+			memmove(v + out, v + in, len);
+			out += len;
+		}
+		in += len;
+	}
+	*n = out;
+}
+
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	char *v = NULL;
 	size_t n = 0;
 	int rc = lsmdir_owns(ino) ? 0 : xattr_list(fs_of(req), ino, &v, &n);
+	if (!rc && fuse_req_ctx(req)->uid != 0)
+		drop_trusted(v, &n);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else if (size == 0)

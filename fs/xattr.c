@@ -1,5 +1,6 @@
 /* xattr.c - extended attributes, stored as 'X' be64(ino) name -> value;
- * see lsmfs.h. The system.* namespace (POSIX ACLs) is not supported. */
+ * see lsmfs.h. Namespaces user.*, trusted.* and security.*; system.*
+ * (POSIX ACLs) and others are not supported. */
 #include "config.h"
 #include "lsmfs.h"
 
@@ -14,16 +15,27 @@
 
 #define XATTR_VALUE_MAX 65536
 
+/* The namespaces tmpfs and ext4 give ordinary files. The kernel has
+ * already checked that the caller may use them (trusted.* needs
+ * CAP_SYS_ADMIN; user.* is for files and directories only) but, FUSE
+ * having one handler for every prefix, not that they exist. */
+static const char *const xattr_prefixes[] = { "user.", "trusted.",
+					      "security." };
+
+/* 0, -EINVAL (nothing after the prefix), -ERANGE (too long), -EOPNOTSUPP
+ * (system.*, i.e. POSIX ACLs, and unknown namespaces). */
 static int name_check(const char *name, size_t *nlen)
 {
 	*nlen = strlen(name);
-	if (*nlen == 0)
-		return -EINVAL;
 	if (*nlen > KS_NAME_MAX)
 		return -ERANGE;
-	if (strncmp(name, "system.", 7) == 0)
-		return -EOPNOTSUPP;
-	return 0;
+	for (size_t i = 0; i < sizeof xattr_prefixes / sizeof *xattr_prefixes;
+	     i++) {
+		size_t plen = strlen(xattr_prefixes[i]);
+		if (strncmp(name, xattr_prefixes[i], plen) == 0)
+			return *nlen > plen ? 0 : -EINVAL;
+	}
+	return -EOPNOTSUPP;
 }
 
 /* Applies a put (value not NULL) or delete of one xattr with the inode's
@@ -94,7 +106,8 @@ int xattr_get(struct lsmfs *fs, uint64_t ino, const char *name,
 	char key[KS_NAME_KEY_MAX];
 	size_t nlen;
 	int rc = name_check(name, &nlen);
-	if (rc == -EOPNOTSUPP)
+	/* no ACL is ever set (as ext4 without one) */
+	if (rc == -EOPNOTSUPP && strncmp(name, "system.", 7) == 0)
 		return -ENODATA;
 	if (rc)
 		return rc;
