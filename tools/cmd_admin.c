@@ -1,11 +1,16 @@
 /*
  * cmd_admin.c - stats and compact: looking at and maintaining a store.
+ * Also tool_is_mount(): stats (and scan) read a mounted store through its
+ * mount point, since the mount holds the store's lock.
  */
 #include "config.h"
 #include "tool.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../fs/report.h"
@@ -25,6 +30,73 @@ static int on_stats_opt(void *ctx, int opt, const char *arg)
 	return 0;
 }
 
+bool tool_is_mount(const char *dir)
+{
+	char path[4096];
+	struct stat st;
+	int n = snprintf(path, sizeof path, "%s/.lsm/stats", dir);
+	return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0 &&
+	       S_ISREG(st.st_mode);
+}
+
+/* Copies MNT/.lsm/NAME to stdout. Returns 0, or 1 after a message. */
+static int cat_lsmdir(const char *mnt, const char *name)
+{
+	char path[4096], buf[65536];
+	snprintf(path, sizeof path, "%s/.lsm/%s", mnt, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		tool_error("cannot open '%s': %s", path, strerror(errno));
+		return 1;
+	}
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			tool_error("reading '%s': %s", path, strerror(errno));
+			rc = 1;
+		}
+		if (n <= 0)
+			break;
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
+			tool_error("writing stats: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+/*
+ * The stats of a mounted store, from the files of its .lsm/ that hold the
+ * same text as the offline formats: levels/summary and stats for the text,
+ * stats.json, metrics.prom. The text's two files are generated one after
+ * the other, so they are two instants of a live store.
+ */
+static int mount_stats(const char *mnt, enum stats_format fmt)
+{
+	int rc;
+	if (fmt == FMT_JSON) {
+		rc = cat_lsmdir(mnt, "stats.json");
+	} else if (fmt == FMT_PROM) {
+		rc = cat_lsmdir(mnt, "metrics.prom");
+	} else {
+		rc = cat_lsmdir(mnt, "levels/summary");
+		if (!rc) {
+			fputc('\n', stdout);
+			rc = cat_lsmdir(mnt, "stats");
+		}
+	}
+	if (fflush(stdout) && !rc) {
+		tool_error("writing stats: %s", strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}
+
 static int run_stats(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -41,6 +113,8 @@ static int run_stats(int argc, char **argv)
 		command_usage(&cmd_stats, stderr);
 		return EXIT_USAGE;
 	}
+	if (tool_is_mount(argv[i]))
+		return mount_stats(argv[i], fmt);
 	struct lsm_db *db;
 	if (tool_open(argv[i], false, &db))
 		return 1;
@@ -63,7 +137,7 @@ static int run_stats(int argc, char **argv)
 	lsm_stats_release(&s);
 	int cl = tool_close(db);
 	if (fflush(stdout)) {
-		tool_error("writing stats: %s", strerror(ferror(stdout)));
+		tool_error("writing stats: %s", strerror(errno));
 		return 1;
 	}
 	return cl;
@@ -103,7 +177,9 @@ static int run_compact(int argc, char **argv)
 const struct lsm_command cmd_stats = {
 	"stats", "[--json | --prometheus] DATADIR",
 	"print the level table and every engine counter",
-	"The same counters a mount shows under .lsm/ (see lsmfs(1)).\n\n"
+	"The same counters a mount shows under .lsm/ (see lsmfs(1)). When\n"
+	"DATADIR is the mount point of a mounted store, they are read from its\n"
+	".lsm/ (the store itself is locked by the mount).\n\n"
 	"  -j, --json         one JSON object, as .lsm/stats.json\n"
 	"  -p, --prometheus   Prometheus text format, as .lsm/metrics.prom\n",
 	run_stats,

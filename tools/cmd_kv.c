@@ -1,5 +1,6 @@
 /*
- * cmd_kv.c - the key-value subcommands: put, get, del, scan, load.
+ * cmd_kv.c - the key-value subcommands: put, get, del, load (scan is in
+ * cmd_scan.c).
  *
  * Keys are file paths of the store's tree (fs/keyspace.h), so what these
  * commands write is what a mount shows, and the other way round.
@@ -130,36 +131,6 @@ static int run_del(int argc, char **argv)
 	return rc ? 1 : cl;
 }
 
-static int print_entry(void *ctx, const char *path, size_t plen, uint64_t len)
-{
-	(void)ctx;
-	print_escaped(stdout, path, plen);
-	printf("\t%llu\n", (unsigned long long)len);
-	return ferror(stdout) ? -EIO : 0;
-}
-
-static int run_scan(int argc, char **argv)
-{
-	int i = parse_options(&cmd_scan, argc, argv, NULL, NULL, NULL, NULL);
-	if (i < 0)
-		return options_exit(i);
-	if (argc - i < 1 || argc - i > 2) {
-		command_usage(&cmd_scan, stderr);
-		return EXIT_USAGE;
-	}
-	const char *prefix = argc - i == 2 ? argv[i + 1] : "";
-	struct lsm_db *db;
-	if (tool_open(argv[i], false, &db))
-		return 1;
-	int rc = ks_walk(db, prefix, strlen(prefix), print_entry, NULL);
-	if (!rc && fflush(stdout))
-		rc = -EIO;
-	if (rc)
-		tool_error("scan: %s", lsm_strerror(rc));
-	int cl = tool_close(db);
-	return rc ? 1 : cl;
-}
-
 struct load_opts {
 	int flags;
 	bool echo;
@@ -264,15 +235,6 @@ const struct lsm_command cmd_del = {
 	"del", "[--sync] DATADIR KEY", "delete file KEY (a tombstone)",
 	"  -s, --sync   make the delete durable before exiting\n",
 	run_del,
-};
-
-const struct lsm_command cmd_scan = {
-	"scan", "DATADIR [PREFIX]",
-	"list files in key order as KEY<TAB>LENGTH lines",
-	"Only keys that start with PREFIX are listed. Tabs, newlines,\n"
-	"backslashes and other control bytes in keys are escaped as \\t, \\n,\n"
-	"\\\\ and \\xHH.\n",
-	run_scan,
 };
 
 const struct lsm_command cmd_load = {

@@ -50,6 +50,13 @@ static inline int options_exit(int r) { return r == -1 ? 0 : EXIT_USAGE; }
  * writable, an unformatted store is formatted as an lsmfs tree; when not,
  * a missing store is an error. */
 int tool_open(const char *dir, bool writable, struct lsm_db **db);
+/*
+ * Whether dir is the root of a live lsmfs mount: dir/.lsm/stats is a
+ * regular file (.lsm is hidden from the root listing but found by name; a
+ * store directory never has one). stats and scan then read the mount
+ * instead of opening the store, which the mount holds locked.
+ */
+bool tool_is_mount(const char *dir);
 /* Closes the store, reporting a failure; returns 0 or 1 (an exit status). */
 int tool_close(struct lsm_db *db);
 /* "lsm: " + message + newline on stderr. */
