@@ -25,79 +25,9 @@
 #include <unistd.h>
 
 #include "lsm.h"
-
-/*
- * The memtable size of the small-store tests. Tests build with the value
- * the brief asks for; -DTEST_WRITE_BUFFER=... overrides it when chasing an
- * engine problem that depends on it.
- */
-#ifndef TEST_WRITE_BUFFER
-#define TEST_WRITE_BUFFER (64u << 10)
-#endif
-
-/*
- * Each test case's tests run in one base directory, made and removed by
- * the runner process (an unchecked fixture), so that a test that fails or
- * times out (its process ends without the checked teardown) leaves nothing
- * behind. Each test's store is a fresh directory inside it.
- */
-static char base[64];
-static char dir[128];
-
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
-
-static void base_setup(void)
-{
-	snprintf(base, sizeof base, "/tmp/check_compaction.XXXXXX");
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
-}
-
-static void base_teardown(void)
-{
-	rm_rf(base);
-}
-
-static void setup(void)
-{
-	snprintf(dir, sizeof dir, "%s/t.XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	rm_rf(dir);
-}
+#include "testutil.h"
 
 /* ---- helpers ---- */
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
 
 static double now_s(void)
 {
@@ -109,33 +39,19 @@ static double now_s(void)
 /* Sum of the sizes of the files in the store directory. */
 static uint64_t dir_bytes(void)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(tu_dir);
 	ck_assert_ptr_nonnull(d);
 	struct dirent *e;
 	uint64_t total = 0;
 	while ((e = readdir(d))) {
 		char p[512];
 		struct stat st;
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		snprintf(p, sizeof p, "%s/%s", tu_dir, e->d_name);
 		if (!stat(p, &st) && S_ISREG(st.st_mode))
 			total += (uint64_t)st.st_size;
 	}
 	closedir(d);
 	return total;
-}
-
-static struct lsm_db *open_ok(const struct lsm_options *o)
-{
-	struct lsm_db *db = NULL;
-	int rc = lsm_open(dir, o, &db);
-	ck_assert_msg(rc == 0, "lsm_open: %s", lsm_strerror(rc));
-	return db;
-}
-
-static void close_ok(struct lsm_db *db)
-{
-	int rc = lsm_close(db);
-	ck_assert_msg(rc == 0, "lsm_close: %s", lsm_strerror(rc));
 }
 
 static int make_key(char *k, uint32_t i)
@@ -194,14 +110,6 @@ static void expect_kv(struct lsm_db *db, const struct lsm_snapshot *snap,
 	free(got);
 }
 
-static uint64_t level_files(const struct lsm_stats *s, int from)
-{
-	uint64_t n = 0;
-	for (int l = from; l < LSM_NUM_LEVELS; l++)
-		n += s->levels[l].files;
-	return n;
-}
-
 static int deepest_level(const struct lsm_stats *s)
 {
 	int d = -1;
@@ -227,15 +135,8 @@ static void wait_idle(struct lsm_db *db)
 		if (!busy)
 			return;
 		ck_assert_msg(now_s() < end, "background work never settles");
-		sleep_ms(20);
+		tu_sleep_ms(20);
 	}
-}
-
-static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int c = n ? memcmp(a, b, n) : 0;
-	return c ? c : (alen > blen) - (alen < blen);
 }
 
 /*
@@ -252,8 +153,8 @@ static void check_files(const struct lsm_stats *st)
 		ck_assert_int_lt(f->level, LSM_NUM_LEVELS);
 		if (i)
 			ck_assert_int_ge(f->level, st->files[i - 1].level);
-		ck_assert_msg(key_cmp(f->smallest, f->smallest_len, f->largest,
-				      f->largest_len) <= 0,
+		ck_assert_msg(tu_key_cmp(f->smallest, f->smallest_len,
+					 f->largest, f->largest_len) <= 0,
 			      "table %llu: smallest > largest",
 			      (unsigned long long)f->number);
 		ck_assert_uint_gt(f->entries, 0);
@@ -267,8 +168,8 @@ static void check_files(const struct lsm_stats *st)
 		    st->files[i - 1].level != f->level)
 			continue;
 		const struct lsm_file_info *p = &st->files[i - 1];
-		ck_assert_msg(key_cmp(p->largest, p->largest_len, f->smallest,
-				      f->smallest_len) < 0,
+		ck_assert_msg(tu_key_cmp(p->largest, p->largest_len,
+					 f->smallest, f->smallest_len) < 0,
 			      "L%d: tables %llu [%.*s..%.*s] and %llu "
 			      "[%.*s..%.*s] overlap or are out of order",
 			      f->level, (unsigned long long)p->number,
@@ -296,7 +197,7 @@ static void expect_no_obsolete_tables(struct lsm_db *db)
 {
 	struct lsm_stats st;
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
-	DIR *d = opendir(dir);
+	DIR *d = opendir(tu_dir);
 	ck_assert_ptr_nonnull(d);
 	struct dirent *e;
 	size_t ntables = 0;
@@ -337,7 +238,7 @@ START_TEST(test_tombstone_never_resurrects)
 {
 	enum { N = 4000, LEN = 200 };
 	struct lsm_options o = level_opts();
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	struct lsm_stats st;
 
 	/* every key, pushed to the bottom */
@@ -378,9 +279,9 @@ START_TEST(test_tombstone_never_resurrects)
 	for (uint32_t i = 0; i < N + 1000; i++)
 		expect_kv(db, NULL, i, i < N && i % 2 == 0 ? UINT32_MAX : 0,
 			  LEN);
-	close_ok(db);
+	tu_close_ok(db);
 
-	db = open_ok(&o);
+	db = tu_open_ok(&o);
 	for (uint32_t i = 0; i < N + 1000; i++)
 		expect_kv(db, NULL, i, i < N && i % 2 == 0 ? UINT32_MAX : 0,
 			  LEN);
@@ -403,16 +304,16 @@ START_TEST(test_tombstone_never_resurrects)
 	/* deleted keys written again come back with the new value only */
 	for (uint32_t i = 0; i < N; i += 10)
 		put_kv(db, i, 7, LEN);
-	close_ok(db);
+	tu_close_ok(db);
 
-	db = open_ok(&o);
+	db = tu_open_ok(&o);
 	for (uint32_t i = 0; i < N + 1000; i++) {
 		uint32_t ver = i < N && i % 2 == 0 ? UINT32_MAX : 0;
 		if (i < N && i % 10 == 0)
 			ver = 7;
 		expect_kv(db, NULL, i, ver, LEN);
 	}
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -434,7 +335,7 @@ START_TEST(test_levels_disjoint)
 {
 	enum { N = 8000, LEN = 100 };
 	struct lsm_options o = level_opts();
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	struct lsm_stats st;
 	int checks = 0;
 
@@ -459,7 +360,7 @@ START_TEST(test_levels_disjoint)
 	printf("; write amplification %.2f, pending compaction %llu\n",
 	       st.write_amplification,
 	       (unsigned long long)st.pending_compaction_bytes);
-	ck_assert_uint_ge(level_files(&st, 1), 2);
+	ck_assert_uint_ge(tu_level_files(&st, 1), 2);
 	ck_assert_int_ge(deepest_level(&st), 2);
 	uint64_t compactions = 0, written = 0;
 	for (int l = 1; l < LSM_NUM_LEVELS; l++) {
@@ -506,14 +407,13 @@ START_TEST(test_levels_disjoint)
 	lsm_stats_release(&st);
 	for (uint32_t i = 0; i < N; i++)
 		expect_kv(db, NULL, i, 0, LEN);
-	close_ok(db);
-	db = open_ok(&o);
+	tu_reopen_ok(&db, &o);
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 	check_files(&st);
 	lsm_stats_release(&st);
 	for (uint32_t i = 0; i < N; i += 3)
 		expect_kv(db, NULL, i, 0, LEN);
-	close_ok(db);
+	tu_close_ok(db);
 	ck_assert_int_ge(checks, 10);
 }
 END_TEST
@@ -524,7 +424,7 @@ START_TEST(test_space_reclaimed)
 {
 	enum { N = 2000, LEN = 1024 };
 	struct lsm_options o = level_opts();
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	struct lsm_stats st;
 
 	for (uint32_t i = 0; i < N; i++)
@@ -557,15 +457,15 @@ START_TEST(test_space_reclaimed)
 	ck_assert(!lsm_iter_valid(it));
 	ck_assert_int_eq(lsm_iter_status(it), 0);
 	lsm_iter_free(it);
-	close_ok(db);
+	tu_close_ok(db);
 
-	db = open_ok(&o);
+	db = tu_open_ok(&o);
 	for (uint32_t i = 0; i < N; i += 7)
 		expect_kv(db, NULL, i, UINT32_MAX, LEN);
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 	ck_assert_uint_lt(st.live_bytes, live1 / 100);
 	lsm_stats_release(&st);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -574,7 +474,7 @@ START_TEST(test_overwrite_space)
 	enum { N = 2000, LEN = 1000 };
 	struct lsm_options o = level_opts();
 	o.compression = LSM_COMPRESSION_ZSTD;
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	struct lsm_stats st;
 
 	for (uint32_t i = 0; i < N; i++)
@@ -602,11 +502,10 @@ START_TEST(test_overwrite_space)
 	ck_assert_uint_lt(du, after * 3 / 2);
 	for (uint32_t i = 0; i < N; i++)
 		expect_kv(db, NULL, i, 1, LEN);
-	close_ok(db);
-	db = open_ok(&o);
+	tu_reopen_ok(&db, &o);
 	for (uint32_t i = 0; i < N; i++)
 		expect_kv(db, NULL, i, 1, LEN);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -616,7 +515,7 @@ START_TEST(test_snapshot_across_compactions)
 {
 	enum { N = 3000, LEN = 150 };
 	struct lsm_options o = level_opts();
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	struct lsm_snapshot *s0, *s1;
 	struct lsm_stats st;
 
@@ -688,7 +587,7 @@ START_TEST(test_snapshot_across_compactions)
 					  : 0;
 		expect_kv(db, NULL, i, v, LEN);
 	}
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -741,7 +640,7 @@ static void *monitor_main(void *p)
 			m->saw_compaction |= st.running_compactions > 0;
 			lsm_stats_release(&st);
 		}
-		sleep_ms(2);
+		tu_sleep_ms(2);
 	}
 	return NULL;
 }
@@ -793,7 +692,7 @@ START_TEST(test_stall_l0)
 	o.l1_target_size = 1 << 20;
 	ck_assert_int_eq(setenv("LSM_TEST_COMPACTION_DELAY_US", "300000", 1),
 			 0);
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	unsetenv("LSM_TEST_COMPACTION_DELAY_US");
 
 	struct monitor m;
@@ -827,7 +726,7 @@ START_TEST(test_stall_l0)
 	lsm_stats_release(&st);
 	for (uint32_t i = 0; i < N; i++)
 		expect_kv(db, NULL, i, 0, 200);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -839,7 +738,7 @@ START_TEST(test_stall_memtable)
 	o.write_buffer_size = TEST_WRITE_BUFFER;
 	o.max_immutable_memtables = 2;
 	ck_assert_int_eq(setenv("LSM_TEST_FLUSH_DELAY_US", "200000", 1), 0);
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	unsetenv("LSM_TEST_FLUSH_DELAY_US");
 
 	struct monitor m;
@@ -867,18 +766,17 @@ START_TEST(test_stall_memtable)
 	lsm_stats_release(&st);
 	for (uint32_t i = 0; i < N; i++)
 		expect_kv(db, NULL, i, 0, 200);
-	close_ok(db);
-	db = open_ok(&o);
+	tu_reopen_ok(&db, &o);
 	for (uint32_t i = 0; i < N; i += 3)
 		expect_kv(db, NULL, i, 0, 200);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
 /* The memtable counters follow the writes. */
 START_TEST(test_memtable_stats)
 {
-	struct lsm_db *db = open_ok(NULL);
+	struct lsm_db *db = tu_open_ok(NULL);
 	struct lsm_stats st;
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 	ck_assert_uint_eq(st.memtable_entries, 0);
@@ -941,40 +839,28 @@ START_TEST(test_memtable_stats)
 	ck_assert_uint_ge(st.bloom_useful - useful, 80);
 	ck_assert_uint_le(st.bloom_useful, st.bloom_checks);
 	lsm_stats_release(&st);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
 static Suite *compaction_suite(void)
 {
 	Suite *s = suite_create("compaction");
-	TCase *tc = tcase_create("levels");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = tu_tcase(s, "levels", 120, NULL, NULL);
 	tcase_add_test(tc, test_tombstone_never_resurrects);
 	tcase_add_test(tc, test_levels_disjoint);
 	tcase_add_test(tc, test_space_reclaimed);
 	tcase_add_test(tc, test_overwrite_space);
 	tcase_add_test(tc, test_snapshot_across_compactions);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("stalls");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	tc = tu_tcase(s, "stalls", 120, NULL, NULL);
 	tcase_add_test(tc, test_stall_l0);
 	tcase_add_test(tc, test_stall_memtable);
 	tcase_add_test(tc, test_memtable_stats);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(compaction_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_compaction", compaction_suite());
 }

@@ -31,123 +31,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lsm.h"
+#include "testutil.h"
 
-/*
- * The memtable size of the small-store tests. Tests build with the value
- * the brief asks for; -DTEST_WRITE_BUFFER=... overrides it when chasing an
- * engine problem that depends on it.
- */
-#ifndef TEST_WRITE_BUFFER
-#define TEST_WRITE_BUFFER (64u << 10)
-#endif
+/* ---- fixture: captured log lines (testutil.h makes the directory) ---- */
 
-/* ---- fixture: a private directory and captured log lines ---- */
-
-/*
- * Each test case's tests run in one base directory, made and removed by
- * the runner process (an unchecked fixture), so that a test that fails or
- * times out (its process ends without the checked teardown) leaves nothing
- * behind. Each test's store is a fresh directory inside it.
- */
-static char base[64];
-static char dir[128];
 static char other_dir[128]; /* a second store, for test_stray_tables_removed */
 
-#define MAX_LINES 64
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char lines[MAX_LINES][512];
-static int nlines;
-
-/* Keeps every diagnostic line for logged() and still shows it. */
-static void capture(void *ctx, const char *line)
+static void log_setup(void)
 {
-	(void)ctx;
-	fprintf(stderr, "%s\n", line);
-	pthread_mutex_lock(&log_mu);
-	if (nlines < MAX_LINES)
-		snprintf(lines[nlines], sizeof lines[0], "%s", line);
-	nlines++;
-	pthread_mutex_unlock(&log_mu);
-}
-
-/* Forgets the lines captured so far. */
-static void capture_log(void)
-{
-	pthread_mutex_lock(&log_mu);
-	nlines = 0;
-	pthread_mutex_unlock(&log_mu);
-}
-
-/* Is there a captured line containing every one of the NULL-ended words? */
-static bool logged(const char *word, ...)
-{
-	bool found = false;
-	pthread_mutex_lock(&log_mu);
-	for (int i = 0; i < nlines && i < MAX_LINES && !found; i++) {
-		va_list ap;
-		const char *w = word;
-		found = true;
-		va_start(ap, word);
-		for (; w; w = va_arg(ap, const char *))
-			if (!strstr(lines[i], w))
-				found = false;
-		va_end(ap);
-	}
-	pthread_mutex_unlock(&log_mu);
-	return found;
-}
-
-/* Removes path and everything under it (best effort). */
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
-
-static void base_setup(void)
-{
-	snprintf(base, sizeof base, "/tmp/check_db.XXXXXX");
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
-}
-
-static void base_teardown(void)
-{
-	rm_rf(base);
-}
-
-static void setup(void)
-{
-	snprintf(dir, sizeof dir, "%s/t.XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	nlines = 0;
-	lsm_set_log_handler(capture, NULL);
-}
-
-static void teardown(void)
-{
-	rm_rf(dir);
+	tu_log_capture(true);
 }
 
 /* ---- helpers ---- */
@@ -158,21 +53,6 @@ static struct lsm_options small_opts(void)
 	lsm_options_init(&o);
 	o.write_buffer_size = TEST_WRITE_BUFFER;
 	return o;
-}
-
-static struct lsm_db *open_ok(const struct lsm_options *o)
-{
-	struct lsm_db *db = NULL;
-	int rc = lsm_open(dir, o, &db);
-	ck_assert_msg(rc == 0, "lsm_open('%s'): %s", dir, lsm_strerror(rc));
-	ck_assert_ptr_nonnull(db);
-	return db;
-}
-
-static void close_ok(struct lsm_db *db)
-{
-	int rc = lsm_close(db);
-	ck_assert_msg(rc == 0, "lsm_close: %s", lsm_strerror(rc));
 }
 
 static void put_s(struct lsm_db *db, const char *k, const char *v)
@@ -234,27 +114,11 @@ static void expect_value(struct lsm_db *db, const char *k, size_t klen,
 	free(got);
 }
 
-static uint64_t total_files(const struct lsm_stats *s)
-{
-	uint64_t n = 0;
-	for (int l = 0; l < LSM_NUM_LEVELS; l++)
-		n += s->levels[l].files;
-	return n;
-}
-
-/* Sleeps ms milliseconds. */
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* ---- basics ---- */
 
 START_TEST(test_basics)
 {
-	struct lsm_db *db = open_ok(NULL);
+	struct lsm_db *db = tu_open_ok(NULL);
 
 	expect_s(db, "absent", NULL);
 	put_s(db, "apple", "red");
@@ -313,9 +177,9 @@ START_TEST(test_basics)
 	free(v);
 	expect_s(db, "apple", "again");
 	expect_s(db, "never", NULL);
-	close_ok(db);
+	tu_close_ok(db);
 
-	db = open_ok(NULL);
+	db = tu_open_ok(NULL);
 	ck_assert_int_eq(lsm_get(db, NULL, "big", 3, &v, &vlen), 0);
 	ck_assert_uint_eq(vlen, big);
 	ck_assert(memcmp(v, bv, big) == 0);
@@ -336,14 +200,14 @@ START_TEST(test_basics)
 	ck_assert_uint_ge(st.get_hits, 5);
 	ck_assert_int_eq(st.background_error, 0);
 	lsm_stats_release(&st);
-	close_ok(db);
+	tu_close_ok(db);
 	free(bv);
 }
 END_TEST
 
 START_TEST(test_batch)
 {
-	struct lsm_db *db = open_ok(NULL);
+	struct lsm_db *db = tu_open_ok(NULL);
 	struct lsm_batch *b;
 	put_s(db, "gone", "soon");
 	ck_assert_int_eq(lsm_batch_new(&b), 0);
@@ -370,14 +234,14 @@ START_TEST(test_batch)
 	expect_s(db, "z", NULL);
 	lsm_batch_free(b);
 	lsm_batch_free(NULL);
-	close_ok(db);
+	tu_close_ok(db);
 
-	db = open_ok(NULL);
+	db = tu_open_ok(NULL);
 	expect_s(db, "x", "3");
 	expect_s(db, "y", "2");
 	expect_s(db, "z", NULL);
 	expect_s(db, "gone", NULL);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -405,13 +269,13 @@ START_TEST(test_invalid_args)
 	struct lsm_options o;
 	char sub[192];
 
-	capture_log();
+	tu_log_clear();
 	ck_assert_int_eq(lsm_open(NULL, NULL, &db), -EINVAL);
 	ck_assert_int_eq(lsm_open("", NULL, &db), -EINVAL);
-	ck_assert_int_eq(lsm_open(dir, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(lsm_open(tu_dir, NULL, NULL), -EINVAL);
 
 	/* each bad option alone is refused, and nothing is created */
-	snprintf(sub, sizeof sub, "%s/bad", dir);
+	snprintf(sub, sizeof sub, "%s/bad", tu_dir);
 	lsm_options_init(&o);
 	o.write_buffer_size = 0;
 	ck_assert_int_eq(lsm_open(sub, &o, &db), -EINVAL);
@@ -431,7 +295,7 @@ START_TEST(test_invalid_args)
 	o.bloom_bits_per_key = -1;
 	ck_assert_int_eq(lsm_open(sub, &o, &db), -EINVAL);
 	ck_assert_int_eq(access(sub, F_OK), -1);
-	ck_assert(logged("invalid options", NULL));
+	ck_assert(tu_logged("invalid options", NULL));
 
 	/* no store there and not allowed to create one */
 	lsm_options_init(&o);
@@ -440,7 +304,7 @@ START_TEST(test_invalid_args)
 	ck_assert_int_eq(mkdir(sub, 0755), 0);
 	ck_assert_int_eq(lsm_open(sub, &o, &db), -ENOENT);
 
-	db = open_ok(NULL);
+	db = tu_open_ok(NULL);
 	char *v = NULL;
 	size_t vlen;
 	struct lsm_batch *b;
@@ -461,7 +325,7 @@ START_TEST(test_invalid_args)
 	/* the store still works after all that */
 	put_s(db, "k", "v");
 	expect_s(db, "k", "v");
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -471,7 +335,7 @@ START_TEST(test_reopen_many_tables)
 {
 	enum { N = 8000 };
 	struct lsm_options o = small_opts();
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	char key[32], val[256];
 
 	for (uint32_t i = 0; i < N; i++) {
@@ -497,17 +361,17 @@ START_TEST(test_reopen_many_tables)
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 	printf("reopen: %llu flushes, %llu tables before close\n",
 	       (unsigned long long)st.flushes,
-	       (unsigned long long)total_files(&st));
+	       (unsigned long long)tu_level_files(&st, 0));
 	ck_assert_uint_ge(st.flushes, 5);
-	ck_assert_uint_ge(total_files(&st), 1);
+	ck_assert_uint_ge(tu_level_files(&st, 0), 1);
 	ck_assert_uint_eq(st.writes, N + (N + 2) / 3 + (N + 4) / 5);
 	lsm_stats_release(&st);
-	close_ok(db);
+	tu_close_ok(db);
 
 	for (int round = 0; round < 2; round++) {
-		db = open_ok(&o);
+		db = tu_open_ok(&o);
 		ck_assert_int_eq(lsm_stats_get(db, &st), 0);
-		ck_assert_uint_ge(total_files(&st), 1);
+		ck_assert_uint_ge(tu_level_files(&st, 0), 1);
 		ck_assert_uint_gt(st.last_sequence, N);
 		lsm_stats_release(&st);
 		for (uint32_t i = 0; i < N; i++) {
@@ -519,7 +383,7 @@ START_TEST(test_reopen_many_tables)
 			expect_value(db, key, (size_t)klen, i,
 				     i % 3 == 0 ? 1 : 0);
 		}
-		close_ok(db);
+		tu_close_ok(db);
 	}
 }
 END_TEST
@@ -552,7 +416,7 @@ static void crash_child(enum crash_kind kind, int cycle, int fd)
 	struct lsm_batch *b;
 	char key[48], val[256];
 
-	if (lsm_open(dir, &o, &db) || lsm_batch_new(&b))
+	if (lsm_open(tu_dir, &o, &db) || lsm_batch_new(&b))
 		_exit(3);
 	for (uint32_t i = 0;; i++) {
 		int rc = 0;
@@ -635,7 +499,7 @@ static uint32_t crash_cycle(enum crash_kind kind, int cycle, uint32_t min_acks,
 	}
 	ck_assert_msg(acks >= min_acks, "the writer died early (%u acks)",
 		      acks);
-	sleep_ms(20 + (long)(rand_r(seed) % 230));
+	tu_sleep_ms(20 + (long)(rand_r(seed) % 230));
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -659,7 +523,7 @@ static void expect_clean_after_crash(void)
 	int problems = -1;
 	FILE *report = open_memstream(&text, &len);
 	ck_assert_ptr_nonnull(report);
-	int rc = lsm_check(dir, report, &problems);
+	int rc = lsm_check(tu_dir, report, &problems);
 	fclose(report);
 	ck_assert_msg(rc == 0 && problems == 0,
 		      "lsm_check after a kill: %s, %d problems:\n%s",
@@ -709,7 +573,7 @@ static void crash_puts(enum crash_kind kind)
 		uint32_t acked = crash_cycle(kind, c, 40, &seed);
 		expect_clean_after_crash();
 		struct lsm_options o = crash_opts();
-		struct lsm_db *db = open_ok(&o);
+		struct lsm_db *db = tu_open_ok(&o);
 		recovered[c] = check_put_prefix(db, c, acked);
 		printf("crash %s cycle %d: %u acked, %u recovered\n",
 		       kind == CRASH_SYNC_PUTS ? "sync" : "none+lsm_sync", c,
@@ -720,7 +584,7 @@ static void crash_puts(enum crash_kind kind)
 		for (int e = 0; e < c; e++)
 			ck_assert_uint_eq(check_put_prefix(db, e, recovered[e]),
 					  recovered[e]);
-		close_ok(db);
+		tu_close_ok(db);
 	}
 }
 
@@ -794,14 +658,14 @@ START_TEST(test_crash_sync_batches)
 		uint32_t acked = crash_cycle(CRASH_SYNC_BATCH, c, 10, &seed);
 		expect_clean_after_crash();
 		struct lsm_options o = crash_opts();
-		struct lsm_db *db = open_ok(&o);
+		struct lsm_db *db = tu_open_ok(&o);
 		complete[c] = check_batches(db, c, acked);
 		printf("crash batches cycle %d: %u acked, %u recovered\n", c,
 		       acked, complete[c]);
 		for (int e = 0; e < c; e++)
 			ck_assert_uint_eq(check_batches(db, e, complete[e]),
 					  complete[e]);
-		close_ok(db);
+		tu_close_ok(db);
 	}
 }
 END_TEST
@@ -877,7 +741,7 @@ static void check_gc_keys(struct lsm_db *db)
 
 START_TEST(test_group_commit)
 {
-	struct lsm_db *db = open_ok(NULL);
+	struct lsm_db *db = tu_open_ok(NULL);
 	struct lsm_stats st;
 	run_gc_threads(db, 0);
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
@@ -898,10 +762,9 @@ START_TEST(test_group_commit)
 	ck_assert(st.syncs_per_request > 0 && st.syncs_per_request < 1.0);
 	lsm_stats_release(&st);
 	check_gc_keys(db);
-	close_ok(db);
-	db = open_ok(NULL);
+	tu_reopen_ok(&db, NULL);
 	check_gc_keys(db);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -910,20 +773,20 @@ START_TEST(test_group_commit_sync_always)
 	struct lsm_options o;
 	lsm_options_init(&o);
 	o.sync_mode = LSM_SYNC_ALWAYS;
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	put_s(db, "one", "1"); /* a plain put syncs in this mode */
 	struct lsm_stats st;
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 	ck_assert_uint_eq(st.sync_requests, 1);
 	ck_assert_uint_eq(st.wal_syncs, 1);
 	lsm_stats_release(&st);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
 START_TEST(test_sync_concurrent)
 {
-	struct lsm_db *db = open_ok(NULL);
+	struct lsm_db *db = tu_open_ok(NULL);
 	struct lsm_stats st;
 	/* nothing written yet: a sync has nothing to do but succeeds */
 	ck_assert_int_eq(lsm_sync(db), 0);
@@ -944,7 +807,7 @@ START_TEST(test_sync_concurrent)
 	ck_assert_uint_eq(st.wal_syncs, before);
 	lsm_stats_release(&st);
 	check_gc_keys(db);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -952,15 +815,15 @@ END_TEST
 
 START_TEST(test_lock)
 {
-	struct lsm_db *db = open_ok(NULL), *db2 = NULL;
+	struct lsm_db *db = tu_open_ok(NULL), *db2 = NULL;
 	put_s(db, "k", "v");
-	capture_log();
-	ck_assert_int_eq(lsm_open(dir, NULL, &db2), -EBUSY);
+	tu_log_clear();
+	ck_assert_int_eq(lsm_open(tu_dir, NULL, &db2), -EBUSY);
 	ck_assert_ptr_null(db2);
-	ck_assert(logged("locked", NULL));
+	ck_assert(tu_logged("locked", NULL));
 	/* the same directory spelled differently is the same store */
 	char alias[192];
-	snprintf(alias, sizeof alias, "%s/.", dir);
+	snprintf(alias, sizeof alias, "%s/.", tu_dir);
 	ck_assert_int_eq(lsm_open(alias, NULL, &db2), -EBUSY);
 	/* the failed opens did not disturb the open store */
 	expect_s(db, "k", "v");
@@ -970,23 +833,23 @@ START_TEST(test_lock)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct lsm_db *c = NULL;
-		_exit(lsm_open(dir, NULL, &c) == -EBUSY ? 0 : 1);
+		_exit(lsm_open(tu_dir, NULL, &c) == -EBUSY ? 0 : 1);
 	}
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "a second process could open the store");
-	close_ok(db);
+	tu_close_ok(db);
 
 	/* after close: open works, here and in another process */
-	db = open_ok(NULL);
+	db = tu_open_ok(NULL);
 	expect_s(db, "k", "v");
-	close_ok(db);
+	tu_close_ok(db);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct lsm_db *c = NULL;
-		if (lsm_open(dir, NULL, &c))
+		if (lsm_open(tu_dir, NULL, &c))
 			_exit(1);
 		char *v;
 		size_t vlen;
@@ -1008,7 +871,7 @@ START_TEST(test_lock_released_by_kill)
 	if (pid == 0) {
 		struct lsm_db *c = NULL;
 		close(p[0]);
-		if (lsm_open(dir, NULL, &c))
+		if (lsm_open(tu_dir, NULL, &c))
 			_exit(1);
 		char ok = 1;
 		if (write(p[1], &ok, 1) != 1)
@@ -1021,12 +884,12 @@ START_TEST(test_lock_released_by_kill)
 	ck_assert_int_eq(read(p[0], &ok, 1), 1);
 	close(p[0]);
 	struct lsm_db *db = NULL;
-	capture_log();
-	ck_assert_int_eq(lsm_open(dir, NULL, &db), -EBUSY);
+	tu_log_clear();
+	ck_assert_int_eq(lsm_open(tu_dir, NULL, &db), -EBUSY);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	db = open_ok(NULL);
-	close_ok(db);
+	db = tu_open_ok(NULL);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -1041,7 +904,7 @@ static void write_wal_store(char *wal_path, size_t len, off_t *size)
 	struct lsm_options o;
 	lsm_options_init(&o);
 	o.write_buffer_size = 64 << 20;
-	struct lsm_db *db = open_ok(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	char key[32], val[256];
 	for (uint32_t i = 0; i < WAL_KEYS; i++) {
 		int klen = snprintf(key, sizeof key, "w%04u", i);
@@ -1049,10 +912,10 @@ static void write_wal_store(char *wal_path, size_t len, off_t *size)
 		ck_assert_int_eq(
 			lsm_put(db, key, (size_t)klen, val, value_len(i)), 0);
 	}
-	close_ok(db);
+	tu_close_ok(db);
 
 	/* the biggest .wal file holds the records */
-	DIR *d = opendir(dir);
+	DIR *d = opendir(tu_dir);
 	ck_assert_ptr_nonnull(d);
 	struct dirent *e;
 	*size = 0;
@@ -1062,7 +925,7 @@ static void write_wal_store(char *wal_path, size_t len, off_t *size)
 			continue;
 		char p[512];
 		struct stat st;
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		snprintf(p, sizeof p, "%s/%s", tu_dir, e->d_name);
 		ck_assert_int_eq(stat(p, &st), 0);
 		if (st.st_size > *size) {
 			*size = st.st_size;
@@ -1119,19 +982,20 @@ START_TEST(test_wal_corrupt_middle)
 	lsm_options_init(&o);
 	o.write_buffer_size = 64 << 20;
 	struct lsm_db *db = NULL;
-	capture_log();
-	ck_assert_int_eq(lsm_open(dir, &o, &db), -EIO);
+	tu_log_clear();
+	ck_assert_int_eq(lsm_open(tu_dir, &o, &db), -EIO);
 	ck_assert_ptr_null(db);
 	const char *base = strrchr(wal, '/') + 1;
-	ck_assert_msg(logged(base, "offset", NULL),
+	ck_assert_msg(tu_logged(base, "offset", NULL),
 		      "no log line names '%s' and an offset", base);
 	/* a failed open leaves the store as it was: it fails again */
-	ck_assert_int_eq(lsm_open(dir, &o, &db), -EIO);
+	ck_assert_int_eq(lsm_open(tu_dir, &o, &db), -EIO);
 
-	capture_log();
+	tu_log_clear();
 	o.wal_recovery = LSM_WAL_RECOVERY_SKIP;
-	db = open_ok(&o);
-	ck_assert_msg(nlines > 0, "skipping a corrupt record was not logged");
+	db = tu_open_ok(&o);
+	ck_assert_msg(tu_log_count() > 0,
+		      "skipping a corrupt record was not logged");
 	uint32_t missing;
 	uint32_t n = count_wal_keys(db, &missing);
 	/* one record (one key) was damaged: only it is lost */
@@ -1139,14 +1003,14 @@ START_TEST(test_wal_corrupt_middle)
 	ck_assert_uint_gt(missing, 0);
 	ck_assert_uint_lt(missing, WAL_KEYS - 1);
 	put_s(db, "after", "skip");
-	close_ok(db);
+	tu_close_ok(db);
 
 	/* what SKIP recovered is now safe for a STRICT open */
 	o.wal_recovery = LSM_WAL_RECOVERY_STRICT;
-	db = open_ok(&o);
+	db = tu_open_ok(&o);
 	ck_assert_uint_eq(count_wal_keys(db, &missing), WAL_KEYS - 1);
 	expect_s(db, "after", "skip");
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -1161,20 +1025,19 @@ START_TEST(test_wal_torn_tail)
 	struct lsm_options o;
 	lsm_options_init(&o);
 	o.write_buffer_size = 64 << 20;
-	capture_log();
-	struct lsm_db *db = open_ok(&o);
-	ck_assert_msg(nlines > 0, "a dropped tail was not logged");
+	tu_log_clear();
+	struct lsm_db *db = tu_open_ok(&o);
+	ck_assert_msg(tu_log_count() > 0, "a dropped tail was not logged");
 	uint32_t missing;
 	ck_assert_uint_eq(count_wal_keys(db, &missing), WAL_KEYS - 1);
 	ck_assert_uint_eq(missing, WAL_KEYS - 1);
 	/* new writes after the dropped tail are kept */
 	put_s(db, "after", "tail");
-	close_ok(db);
-	db = open_ok(&o);
+	tu_reopen_ok(&db, &o);
 	expect_s(db, "after", "tail");
 	ck_assert_uint_eq(count_wal_keys(db, &missing), WAL_KEYS - 1);
 	ck_assert_uint_eq(missing, WAL_KEYS - 1);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -1187,11 +1050,11 @@ START_TEST(test_wal_zero_tail)
 	ck_assert_int_eq(truncate(wal, size + 4096), 0);
 	struct lsm_options o;
 	lsm_options_init(&o);
-	capture_log();
-	struct lsm_db *db = open_ok(&o);
+	tu_log_clear();
+	struct lsm_db *db = tu_open_ok(&o);
 	uint32_t missing;
 	ck_assert_uint_eq(count_wal_keys(db, &missing), WAL_KEYS);
-	close_ok(db);
+	tu_close_ok(db);
 }
 END_TEST
 
@@ -1275,7 +1138,7 @@ static void expect_only_live_tables(struct lsm_db *db)
 {
 	static uint64_t nums[4096];
 	uint64_t highest;
-	size_t n = list_tables(dir, nums, 4096, &highest);
+	size_t n = list_tables(tu_dir, nums, 4096, &highest);
 	struct lsm_stats st;
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 	for (size_t i = 0; i < n; i++) {
@@ -1295,8 +1158,7 @@ static void expect_only_live_tables(struct lsm_db *db)
 START_TEST(test_stray_tables_removed)
 {
 	char *other = other_dir, key[32], val[256], name[32];
-	snprintf(other_dir, sizeof other_dir, "%s/other.XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(other_dir));
+	tu_mkdtemp(other_dir, sizeof other_dir, "other");
 
 	/* a valid table full of keys this store never had */
 	struct lsm_options o = small_opts();
@@ -1307,10 +1169,10 @@ START_TEST(test_stray_tables_removed)
 		ck_assert_int_eq(lsm_put(db, key, (size_t)klen, "boo", 3), 0);
 	}
 	ck_assert_int_eq(lsm_flush(db), 0);
-	close_ok(db);
+	tu_close_ok(db);
 
 	/* the store: some keys in tables, some only in the WAL */
-	db = open_ok(&o);
+	db = tu_open_ok(&o);
 	for (uint32_t i = 0; i < 3000; i++) {
 		int klen = snprintf(key, sizeof key, "k%05u", i);
 		make_value(val, value_len(i), i, 0);
@@ -1323,7 +1185,7 @@ START_TEST(test_stray_tables_removed)
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
 	size_t tables_before = st.nfiles;
 	lsm_stats_release(&st);
-	close_ok(db);
+	tu_close_ok(db);
 
 	/*
 	 * What a crash between writing a table and logging its version edit
@@ -1333,22 +1195,22 @@ START_TEST(test_stray_tables_removed)
 	 */
 	static uint64_t nums[4096];
 	uint64_t highest;
-	list_tables(dir, nums, 4096, &highest);
+	list_tables(tu_dir, nums, 4096, &highest);
 	snprintf(name, sizeof name, "%06llu.sst",
 		 (unsigned long long)highest + 1);
-	copy_some_sst(other, dir, name);
-	copy_some_sst(other, dir, "900000.sst");
-	write_file(dir, "900001.sst", 5000);
-	write_file(dir, "900002.sst.tmp", 3000);
-	write_file(dir, "000123.tmp", 10);
+	copy_some_sst(other, tu_dir, name);
+	copy_some_sst(other, tu_dir, "900000.sst");
+	write_file(tu_dir, "900001.sst", 5000);
+	write_file(tu_dir, "900002.sst.tmp", 3000);
+	write_file(tu_dir, "000123.tmp", 10);
 
 	/* without background threads nothing but recovery touches files */
 	o.disable_background_work = 1;
-	db = open_ok(&o);
-	ck_assert(!exists_in(dir, "900000.sst"));
-	ck_assert(!exists_in(dir, "900001.sst"));
-	ck_assert(!exists_in(dir, "900002.sst.tmp"));
-	ck_assert(!exists_in(dir, "000123.tmp"));
+	db = tu_open_ok(&o);
+	ck_assert(!exists_in(tu_dir, "900000.sst"));
+	ck_assert(!exists_in(tu_dir, "900001.sst"));
+	ck_assert(!exists_in(tu_dir, "900002.sst.tmp"));
+	ck_assert(!exists_in(tu_dir, "000123.tmp"));
 	expect_only_live_tables(db);
 	/* replaying what the WAL held (less than a memtable, plus at most
 	 * max_immutable_memtables frozen ones) takes a few tables, not one
@@ -1376,17 +1238,17 @@ START_TEST(test_stray_tables_removed)
 	ck_assert_msg(k[0] == 'k', "a stray table's key '%.*s' is visible",
 		      (int)klen, k);
 	lsm_iter_free(it);
-	close_ok(db);
+	tu_close_ok(db);
 
 	/* and the store keeps working: new tables get fresh numbers */
 	o.disable_background_work = 0;
-	db = open_ok(&o);
+	db = tu_open_ok(&o);
 	put_s(db, "after", "crash");
 	ck_assert_int_eq(lsm_compact(db, NULL, NULL), 0);
 	expect_s(db, "after", "crash");
-	close_ok(db);
+	tu_close_ok(db);
 	o.disable_background_work = 1;
-	db = open_ok(&o);
+	db = tu_open_ok(&o);
 	expect_only_live_tables(db);
 	expect_s(db, "after", "crash");
 	expect_s(db, "ghost0000", NULL);
@@ -1394,8 +1256,8 @@ START_TEST(test_stray_tables_removed)
 		int klen = snprintf(key, sizeof key, "k%05u", i);
 		expect_value(db, key, (size_t)klen, i, 0);
 	}
-	close_ok(db);
-	rm_rf(other_dir);
+	tu_close_ok(db);
+	tu_rm_rf(other_dir);
 }
 END_TEST
 
@@ -1525,7 +1387,7 @@ START_TEST(test_reads_during_flushes)
 	static struct rf_shared s;
 	memset(&s, 0, sizeof s);
 	pthread_mutex_init(&s.mu, NULL);
-	s.db = open_ok(&o);
+	s.db = tu_open_ok(&o);
 
 	char key[16], val[160];
 	for (uint32_t k = 0; k < RF_KEYS; k++) {
@@ -1549,7 +1411,7 @@ START_TEST(test_reads_during_flushes)
 	}
 	for (int i = 0; i < 30 && !__atomic_load_n(&s.stop, __ATOMIC_RELAXED);
 	     i++)
-		sleep_ms(100);
+		tu_sleep_ms(100);
 	__atomic_store_n(&s.stop, 1, __ATOMIC_RELAXED);
 	uint64_t writes = 0, reads = 0;
 	for (int i = 0; i < RF_WRITERS; i++) {
@@ -1569,7 +1431,7 @@ START_TEST(test_reads_during_flushes)
 	       "%llu tables\n",
 	       (unsigned long long)writes, (unsigned long long)reads,
 	       (unsigned long long)st.flushes,
-	       (unsigned long long)total_files(&st));
+	       (unsigned long long)tu_level_files(&st, 0));
 	ck_assert_uint_ge(st.flushes, 3);
 	ck_assert_uint_gt(reads, 1000);
 	lsm_stats_release(&st);
@@ -1589,9 +1451,9 @@ START_TEST(test_reads_during_flushes)
 				      "%s: not the newest value", key);
 			free(v);
 		}
-		close_ok(s.db);
+		tu_close_ok(s.db);
 		if (round == 0)
-			s.db = open_ok(&o);
+			s.db = tu_open_ok(&o);
 	}
 	pthread_mutex_destroy(&s.mu);
 }
@@ -1600,66 +1462,39 @@ END_TEST
 static Suite *db_suite(void)
 {
 	Suite *s = suite_create("db");
-	TCase *tc = tcase_create("basics");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	TCase *tc = tu_tcase(s, "basics", 60, log_setup, NULL);
 	tcase_add_test(tc, test_basics);
 	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_strerror);
 	tcase_add_test(tc, test_invalid_args);
 	tcase_add_test(tc, test_reopen_many_tables);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("crash");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = tu_tcase(s, "crash", 60, log_setup, NULL);
 	tcase_add_test(tc, test_crash_sync_puts);
 	tcase_add_test(tc, test_crash_sync_batches);
 	tcase_add_test(tc, test_crash_sync_none);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("sync");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = tu_tcase(s, "sync", 60, log_setup, NULL);
 	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_group_commit_sync_always);
 	tcase_add_test(tc, test_sync_concurrent);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("lock");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tc = tu_tcase(s, "lock", 0, log_setup, NULL);
 	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_lock_released_by_kill);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("recovery");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = tu_tcase(s, "recovery", 60, log_setup, NULL);
 	tcase_add_test(tc, test_wal_corrupt_middle);
 	tcase_add_test(tc, test_wal_torn_tail);
 	tcase_add_test(tc, test_wal_zero_tail);
 	tcase_add_test(tc, test_stray_tables_removed);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("concurrency");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = tu_tcase(s, "concurrency", 60, log_setup, NULL);
 	tcase_add_test(tc, test_reads_during_flushes);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(db_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_db", db_suite());
 }

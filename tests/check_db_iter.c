@@ -13,94 +13,21 @@
 #include "config.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lsm.h"
+#include "testutil.h"
 
-/*
- * The memtable size of the small-store tests. Tests build with the value
- * the brief asks for; -DTEST_WRITE_BUFFER=... overrides it when chasing an
- * engine problem that depends on it.
- */
-#ifndef TEST_WRITE_BUFFER
-#define TEST_WRITE_BUFFER (64u << 10)
-#endif
-
-/*
- * Each test case's tests run in one base directory, made and removed by
- * the runner process (an unchecked fixture), so that a test that fails or
- * times out (its process ends without the checked teardown) leaves nothing
- * behind. Each test's store is a fresh directory inside it.
- */
-static char base[64];
-static char dir[128];
-
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
-
-static void base_setup(void)
-{
-	snprintf(base, sizeof base, "/tmp/check_db_iter.XXXXXX");
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
-}
-
-static void base_teardown(void)
-{
-	rm_rf(base);
-}
-
-static void setup(void)
-{
-	snprintf(dir, sizeof dir, "%s/t.XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	rm_rf(dir);
-}
-
-/* ---- a deterministic generator (xorshift64*) ---- */
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
+/* ---- a deterministic generator (tu_rnd: xorshift64*) ---- */
 
 static uint32_t rnd_below(uint64_t *s, uint32_t n)
 {
-	return (uint32_t)(rnd(s) % n);
+	return (uint32_t)(tu_rnd(s) % n);
 }
 
 /* ---- the model: a sorted key space and the value of each key ---- */
@@ -118,22 +45,13 @@ struct model {
 	struct entry *e; /* e[i] is the state of keys[i] */
 };
 
-static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int c = memcmp(a, b, n);
-	if (c)
-		return c;
-	return (alen > blen) - (alen < blen);
-}
-
 static const struct model *sort_model;
 
 static int idx_cmp(const void *x, const void *y)
 {
 	size_t i = *(const size_t *)x, j = *(const size_t *)y;
-	return key_cmp(sort_model->keys[i], sort_model->klens[i],
-		       sort_model->keys[j], sort_model->klens[j]);
+	return tu_key_cmp(sort_model->keys[i], sort_model->klens[i],
+			  sort_model->keys[j], sort_model->klens[j]);
 }
 
 /*
@@ -158,7 +76,7 @@ static void model_init(struct model *m, size_t want, uint64_t *seed)
 			k[i] = alpha[rnd_below(seed, sizeof alpha)];
 		bool dup = false;
 		for (size_t i = 0; i < n && !dup; i++)
-			dup = !key_cmp(keys[i], klens[i], k, len);
+			dup = !tu_key_cmp(keys[i], klens[i], k, len);
 		if (dup)
 			continue;
 		keys[n] = malloc(len);
@@ -181,8 +99,8 @@ static void model_init(struct model *m, size_t want, uint64_t *seed)
 		m->klens[i] = klens[order[i]];
 	}
 	for (size_t i = 1; i < n; i++)
-		ck_assert(key_cmp(m->keys[i - 1], m->klens[i - 1], m->keys[i],
-				  m->klens[i]) < 0);
+		ck_assert(tu_key_cmp(m->keys[i - 1], m->klens[i - 1],
+				     m->keys[i], m->klens[i]) < 0);
 	free(order);
 	free(keys);
 	free(klens);
@@ -245,7 +163,7 @@ static size_t lower_bound(const struct view *v, const char *k, size_t klen)
 	size_t i = 0;
 	while (i < v->m->n &&
 	       (!v->e[i].present ||
-		key_cmp(v->m->keys[i], v->m->klens[i], k, klen) < 0))
+		tu_key_cmp(v->m->keys[i], v->m->klens[i], k, klen) < 0))
 		i++;
 	return i;
 }
@@ -281,7 +199,7 @@ static void expect_at(const struct view *v, struct lsm_iter *it, size_t i,
 	size_t klen, vlen;
 	const char *k = lsm_iter_key(it, &klen);
 	const char *val = lsm_iter_value(it, &vlen);
-	ck_assert_msg(!key_cmp(k, klen, v->m->keys[i], v->m->klens[i]),
+	ck_assert_msg(!tu_key_cmp(k, klen, v->m->keys[i], v->m->klens[i]),
 		      "%s: %s: wrong key (want #%zu)", v->what, step, i);
 	ck_assert_msg(vlen == v->e[i].vlen && !memcmp(val, v->e[i].val, vlen),
 		      "%s: %s: wrong value of key #%zu", v->what, step, i);
@@ -462,8 +380,7 @@ static void do_op(struct run *r)
 
 static void reopen(struct run *r)
 {
-	ck_assert_int_eq(lsm_close(r->db), 0);
-	ck_assert_int_eq(lsm_open(dir, &r->opt, &r->db), 0);
+	tu_reopen_ok(&r->db, &r->opt);
 	r->reopens++;
 }
 
@@ -504,7 +421,7 @@ static void model_run(uint64_t seed)
 	struct run r = { .seed = seed * 0x9E3779B97F4A7C15ull + 7 };
 	run_opts(&r.opt, (int)seed);
 	model_init(&r.m, 300, &r.seed);
-	ck_assert_int_eq(lsm_open(dir, &r.opt, &r.db), 0);
+	r.db = tu_open_ok(&r.opt);
 
 	struct view latest = { &r.m, NULL, "latest" };
 	/* a snapshot and a plain iterator kept across later phases */
@@ -603,7 +520,7 @@ START_TEST(test_empty_store)
 {
 	struct lsm_db *db;
 	struct lsm_iter *it;
-	ck_assert_int_eq(lsm_open(dir, NULL, &db), 0);
+	db = tu_open_ok(NULL);
 	for (int round = 0; round < 3; round++) {
 		ck_assert_int_eq(lsm_iter_new(db, NULL, &it), 0);
 		lsm_iter_seek_first(it);
@@ -640,7 +557,7 @@ START_TEST(test_versions_across_layers)
 	struct lsm_db *db;
 	struct lsm_snapshot *snaps[6];
 	char val[16];
-	ck_assert_int_eq(lsm_open(dir, &o, &db), 0);
+	db = tu_open_ok(&o);
 	for (int v = 0; v < 6; v++) {
 		snprintf(val, sizeof val, "v%d", v);
 		ck_assert_int_eq(lsm_put(db, "key", 3, val, strlen(val)), 0);
@@ -711,28 +628,16 @@ END_TEST
 static Suite *iter_suite(void)
 {
 	Suite *s = suite_create("db_iter");
-	TCase *tc = tcase_create("model");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	TCase *tc = tu_tcase(s, "model", 120, NULL, NULL);
 	tcase_add_loop_test(tc, test_model_seed, 0, 3);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("cases");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
+	tc = tu_tcase(s, "cases", 30, NULL, NULL);
 	tcase_add_test(tc, test_empty_store);
 	tcase_add_test(tc, test_versions_across_layers);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(iter_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_db_iter", iter_suite());
 }

@@ -42,6 +42,7 @@
 #include "env_fault.h"
 #include "lsm.h"
 #include "model.h"
+#include "testutil.h"
 
 /* ---- the pick env: faults aimed by path ---- */
 
@@ -367,67 +368,15 @@ static uint64_t pick_hits(struct pick_env *pe, enum pick_op op)
 
 /* ---- fixture: a directory, the envs, a model, captured log lines ---- */
 
-static char dir[64];
 static struct lsm_env *fenv; /* env_fault over POSIX */
 static struct pick_env pick;
 static struct model *model;
 static struct lsm_batch *batch;
 
-#define MAX_LINES 256
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static char lines[MAX_LINES][512];
-static int nlines;
-
-static void capture(void *ctx, const char *line)
-{
-	(void)ctx;
-	pthread_mutex_lock(&log_mu);
-	if (getenv("LSM_TEST_VERBOSE"))
-		fprintf(stderr, "%s\n", line);
-	if (nlines < MAX_LINES)
-		snprintf(lines[nlines], sizeof lines[0], "%s", line);
-	nlines++;
-	pthread_mutex_unlock(&log_mu);
-}
-
-/* Is there a captured line containing both words (w2 may be NULL)? */
-static bool logged(const char *w1, const char *w2)
-{
-	bool found = false;
-	pthread_mutex_lock(&log_mu);
-	for (int i = 0; i < nlines && i < MAX_LINES && !found; i++)
-		found = strstr(lines[i], w1) && (!w2 || strstr(lines[i], w2));
-	pthread_mutex_unlock(&log_mu);
-	return found;
-}
-
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
-
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/check_faults.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	nlines = 0;
-	lsm_set_log_handler(capture, NULL);
+	tu_dir_setup(); /* no base directory: /tmp/check_faults.XXXXXX */
+	tu_log_capture(getenv("LSM_TEST_VERBOSE") != NULL);
 	ck_assert_int_eq(env_fault_new(env_posix(), &fenv), 0);
 	pick_init(&pick, fenv);
 	ck_assert_int_eq(model_new(200, 42, &model), 0);
@@ -440,7 +389,7 @@ static void teardown(void)
 	model_free(model);
 	env_fault_free(fenv);
 	pthread_mutex_destroy(&pick.mu);
-	rm_rf(dir);
+	tu_dir_teardown();
 }
 
 /* ---- helpers ---- */
@@ -458,18 +407,10 @@ static struct lsm_options opts(struct lsm_env *env)
 	return o;
 }
 
-static struct lsm_db *open_with(struct lsm_options *o)
-{
-	struct lsm_db *db = NULL;
-	int rc = lsm_open(dir, o, &db);
-	ck_assert_msg(rc == 0, "lsm_open: %s", lsm_strerror(rc));
-	return db;
-}
-
 static struct lsm_db *open_faulty(void)
 {
 	struct lsm_options o = opts(&pick.env);
-	return open_with(&o);
+	return tu_open_ok(&o);
 }
 
 static int bg_error(struct lsm_db *db)
@@ -543,7 +484,7 @@ static int crash_and_verify(struct lsm_db *db)
 	pick_init(&pick, fenv);
 
 	struct lsm_options o = opts(NULL);
-	db = open_with(&o);
+	db = tu_open_ok(&o);
 	int p = -1;
 	ck_assert_msg(model_verify(model, db, "after power loss", &p) == 0,
 		      "the store lost an acknowledged write or holds a "
@@ -555,7 +496,7 @@ static int crash_and_verify(struct lsm_db *db)
 /* Number of directory entries whose name ends with suffix. */
 static int count_files(const char *suffix)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(tu_dir);
 	struct dirent *e;
 	int n = 0;
 	size_t sl = strlen(suffix);
@@ -571,7 +512,7 @@ static int count_files(const char *suffix)
 
 static uint64_t manifest_number(void)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(tu_dir);
 	struct dirent *e;
 	uint64_t n = 0;
 	int found = 0;
@@ -592,9 +533,7 @@ static uint64_t total_tables(struct lsm_db *db)
 {
 	struct lsm_stats st;
 	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
-	uint64_t n = 0;
-	for (int l = 0; l < LSM_NUM_LEVELS; l++)
-		n += st.levels[l].files;
+	uint64_t n = tu_level_files(&st, 0);
 	lsm_stats_release(&st);
 	return n;
 }
@@ -614,7 +553,7 @@ START_TEST(test_wal_append_eio)
 	ck_assert_int_eq(write_batch(db, true), -EIO);
 	ck_assert_int_eq(lsm_sync(db), -EIO);
 	ck_assert_int_eq(lsm_flush(db), -EIO);
-	ck_assert(logged("background error", "writing the WAL"));
+	ck_assert(tu_logged("background error", "writing the WAL", NULL));
 	/* reads go on */
 	check_live(db);
 	ck_assert_int_eq(crash_and_verify(db), 20);
@@ -711,10 +650,10 @@ START_TEST(test_wal_torn_append_reopen)
 	ck_assert_int_eq(write_batch(db, true), -EIO);
 	/* no power loss: the torn record stays on disk */
 	lsm_close(db);
-	nlines = 0;
+	tu_log_clear();
 	struct lsm_options o = opts(NULL);
-	db = open_with(&o);
-	ck_assert(logged("dropped torn tail", ".wal"));
+	db = tu_open_ok(&o);
+	ck_assert(tu_logged("dropped torn tail", ".wal", NULL));
 	int p;
 	ck_assert_int_eq(model_verify(model, db, "torn", &p), 0);
 	ck_assert_int_eq(p, 12);
@@ -742,7 +681,7 @@ static struct lsm_db *store_to_flush(void)
 {
 	struct lsm_options o = opts(&pick.env);
 	o.write_buffer_size = 1 << 20; /* no flush before the test asks */
-	struct lsm_db *db = open_with(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	write_ok(db, 30, false);
 	sync_ok(db);
 	return db;
@@ -768,7 +707,7 @@ static void flush_enospc_case(enum pick_op op, const char *pattern)
 	ck_assert_int_eq(lsm_flush(db), -ENOSPC); /* retried, failed again */
 	ck_assert_uint_ge(pick_hits(&pick, op), 2);
 	ck_assert_int_eq(bg_error(db), 0);
-	ck_assert(logged("flushing a memtable", "will retry"));
+	ck_assert(tu_logged("flushing a memtable", "will retry", NULL));
 	/* no partial table is left behind, and writes go on */
 	ck_assert_int_eq(count_files(".tmp"), 0);
 	ck_assert_int_eq(count_files(".sst"), 0);
@@ -891,25 +830,25 @@ END_TEST
 START_TEST(test_current_rename_at_open)
 {
 	struct lsm_options o = opts(NULL);
-	struct lsm_db *db = open_with(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	write_ok(db, 10, true);
 	ck_assert_int_eq(lsm_close(db), 0);
 
 	/* every open starts a new MANIFEST and renames CURRENT to it */
 	o = opts(&pick.env);
 	pick_fail(&pick, PICK_RENAME, "CURRENT", EIO, 0, true);
-	ck_assert_int_eq(lsm_open(dir, &o, &db), -EIO);
+	ck_assert_int_eq(lsm_open(tu_dir, &o, &db), -EIO);
 	pick_fail(&pick, PICK_SYNC_DIR, "", EIO, 0, true);
-	ck_assert_int_eq(lsm_open(dir, &o, &db), -EIO);
+	ck_assert_int_eq(lsm_open(tu_dir, &o, &db), -EIO);
 	pick_fail(&pick, PICK_APPEND, "CURRENT", ENOSPC, 0, true);
-	ck_assert_int_eq(lsm_open(dir, &o, &db), -ENOSPC);
+	ck_assert_int_eq(lsm_open(tu_dir, &o, &db), -ENOSPC);
 	pick_fail(&pick, PICK_APPEND, "MANIFEST", ENOSPC, 0, true);
-	ck_assert_int_eq(lsm_open(dir, &o, &db), -ENOSPC);
+	ck_assert_int_eq(lsm_open(tu_dir, &o, &db), -ENOSPC);
 	pick_fail(&pick, PICK_APPEND, ".sst", EIO, 0, true);
-	ck_assert_int_eq(lsm_open(dir, &o, &db), -EIO); /* WAL replay */
+	ck_assert_int_eq(lsm_open(tu_dir, &o, &db), -EIO); /* WAL replay */
 
 	o = opts(NULL);
-	db = open_with(&o);
+	db = tu_open_ok(&o);
 	int p;
 	ck_assert_int_eq(model_verify(model, db, "reopen", &p), 0);
 	ck_assert_int_eq(p, 10);
@@ -927,7 +866,7 @@ static struct lsm_db *store_to_compact(void)
 	o.l0_compaction_trigger = 8;
 	o.l0_slowdown_trigger = 16;
 	o.l0_stop_trigger = 24;
-	struct lsm_db *db = open_with(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	for (int i = 0; i < 4; i++) {
 		write_ok(db, 10, false);
 		ck_assert_int_eq(lsm_flush(db), 0);
@@ -943,7 +882,7 @@ START_TEST(test_compaction_enospc)
 	pick_fail(&pick, PICK_APPEND, ".sst", ENOSPC, 3, false);
 	ck_assert_int_eq(lsm_compact(db, NULL, NULL), -ENOSPC);
 	ck_assert_int_eq(bg_error(db), 0);
-	ck_assert(logged("compacting level 0", "will retry"));
+	ck_assert(tu_logged("compacting level 0", "will retry", NULL));
 	/* the inputs stay; the outputs were removed */
 	ck_assert_uint_eq(total_tables(db), 4);
 	ck_assert_int_eq(count_files(".sst"), 4);
@@ -1005,7 +944,7 @@ START_TEST(test_compaction_roll_unsynced_current)
 	pick_fail_sync_after_rename(&pick, "CURRENT", EIO);
 	ck_assert_int_eq(lsm_compact(db, NULL, NULL), -EIO);
 	ck_assert_int_eq(bg_error(db), -EIO);
-	ck_assert(logged("cannot switch", "CURRENT"));
+	ck_assert(tu_logged("cannot switch", "CURRENT", NULL));
 	/* power loss keeps the rename (env_fault.h): the new MANIFEST is in
 	 * force after the reopen, and every table it names is there */
 	ck_assert_int_eq(crash_and_verify(db), 40);
@@ -1018,7 +957,7 @@ START_TEST(test_nospace_stall)
 {
 	struct lsm_options o = opts(&pick.env);
 	o.max_immutable_memtables = 2;
-	struct lsm_db *db = open_with(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	model_set_max_value(model, 2000);
 	write_ok(db, 20, true);
 	pick_fail(&pick, PICK_APPEND, ".sst", ENOSPC, 0, false);
@@ -1050,7 +989,7 @@ START_TEST(test_nospace_background_retry)
 {
 	/* nobody calls lsm_flush: the flush thread retries on its own */
 	struct lsm_options o = opts(&pick.env);
-	struct lsm_db *db = open_with(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	model_set_max_value(model, 2000);
 	pick_fail(&pick, PICK_APPEND, ".sst", ENOSPC, 0, false);
 	int rc = 0;
@@ -1142,14 +1081,14 @@ static void sweep_run(enum fault_op op, int err, uint64_t k,
 	char tag[96];
 	snprintf(tag, sizeof tag, "sweep op %d err %d k %llu", op, err,
 		 (unsigned long long)k);
-	rm_rf(dir);
-	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	tu_rm_rf(tu_dir);
+	ck_assert_int_eq(mkdir(tu_dir, 0700), 0);
 	model_free(model);
 	ck_assert_int_eq(model_new(150, 1000, &model), 0);
 	model_set_max_value(model, 600);
 
 	struct lsm_options o = opts(NULL);
-	struct lsm_db *db = open_with(&o);
+	struct lsm_db *db = tu_open_ok(&o);
 	write_ok(db, 20, true);
 	ck_assert_int_eq(lsm_close(db), 0);
 
@@ -1158,7 +1097,7 @@ static void sweep_run(enum fault_op op, int err, uint64_t k,
 	env_fault_fail(fenv, op, k, err, 0);
 	o = opts(fenv);
 	o.max_immutable_memtables = 2;
-	int rc = lsm_open(dir, &o, &db);
+	int rc = lsm_open(tu_dir, &o, &db);
 	res->fault_hit = false;
 	res->errors = 0;
 	res->calls = 0;
@@ -1169,7 +1108,7 @@ static void sweep_run(enum fault_op op, int err, uint64_t k,
 		res->errors++;
 		env_fault_clear(fenv);
 		o = opts(NULL);
-		db = open_with(&o);
+		db = tu_open_ok(&o);
 		int p;
 		ck_assert_msg(model_verify(model, db, tag, &p) == 0, "%s", tag);
 		ck_assert_int_eq(p, 20);
@@ -1219,7 +1158,7 @@ static void sweep_run(enum fault_op op, int err, uint64_t k,
 	env_fault_free(fenv);
 	ck_assert_int_eq(env_fault_new(env_posix(), &fenv), 0);
 	o = opts(NULL);
-	db = open_with(&o);
+	db = tu_open_ok(&o);
 	ck_assert_msg(model_verify(model, db, tag, &p) == 0, "%s", tag);
 	ck_assert_int_eq(lsm_close(db), 0);
 }
@@ -1329,9 +1268,5 @@ static Suite *faults_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(faults_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_faults", faults_suite());
 }

@@ -17,7 +17,6 @@
 #include "config.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -25,89 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lsm.h"
-
-#ifndef TEST_WRITE_BUFFER
-#define TEST_WRITE_BUFFER (64u << 10)
-#endif
+#include "testutil.h"
 
 #define NKEYS 4000
 #define NWRITERS 2
 #define NREADERS 2
-
-/*
- * Each test case's tests run in one base directory, made and removed by
- * the runner process (an unchecked fixture), so that a test that fails or
- * times out (its process ends without the checked teardown) leaves nothing
- * behind. Each test's store is a fresh directory inside it.
- */
-static char base[64];
-static char dir[128];
-
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
-
-static void base_setup(void)
-{
-	snprintf(base, sizeof base, "/tmp/check_stress.XXXXXX");
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
-		exit(EXIT_FAILURE);
-	}
-}
-
-static void base_teardown(void)
-{
-	rm_rf(base);
-}
-
-static void setup(void)
-{
-	snprintf(dir, sizeof dir, "%s/t.XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-	rm_rf(dir);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
 
 /* ---- shared state ---- */
 
@@ -230,18 +154,20 @@ static void *writer_main(void *p)
 		next_op[k] = __atomic_load_n(&S.acked[k], __ATOMIC_RELAXED) + 1;
 
 	while (!stopping()) {
-		uint32_t dice = (uint32_t)(rnd(&seed) % 100);
-		uint32_t nops = dice < 85 ? 1 : 2 + (uint32_t)(rnd(&seed) % 6);
+		uint32_t dice = (uint32_t)(tu_rnd(&seed) % 100);
+		uint32_t nops =
+			dice < 85 ? 1 : 2 + (uint32_t)(tu_rnd(&seed) % 6);
 		uint32_t keys[8], ops[8];
 		uint8_t puts[8];
 		lsm_batch_clear(b);
 		for (uint32_t i = 0; i < nops; i++) {
 			/* keys of this writer: k % NWRITERS == w */
 			uint32_t k =
-				(uint32_t)(rnd(&seed) % (NKEYS / NWRITERS)) *
+				(uint32_t)(tu_rnd(&seed) % (NKEYS / NWRITERS)) *
 					NWRITERS +
 				(uint32_t)w;
-			bool put = dice < 85 ? dice < 70 : rnd(&seed) % 4 != 0;
+			bool put =
+				dice < 85 ? dice < 70 : tu_rnd(&seed) % 4 != 0;
 			int klen = make_key(key, k);
 			uint32_t op = next_op[k]++;
 			int rc = put ? lsm_batch_put(b, key, (size_t)klen, val,
@@ -284,7 +210,7 @@ static void *reader_main(void *p)
 	uint32_t *seen = calloc(NKEYS, sizeof *seen);
 	char key[16];
 	while (seen && !stopping()) {
-		uint32_t k = (uint32_t)(rnd(&seed) % NKEYS);
+		uint32_t k = (uint32_t)(tu_rnd(&seed) % NKEYS);
 		uint32_t acked = __atomic_load_n(&S.acked[k], __ATOMIC_ACQUIRE);
 		int klen = make_key(key, k);
 		char *v = NULL;
@@ -358,9 +284,9 @@ static void *iter_main(void *p)
 			record_failure("iterator: new: %s", lsm_strerror(rc));
 			break;
 		}
-		if (rnd(&seed) % 4 == 0) {
+		if (tu_rnd(&seed) % 4 == 0) {
 			/* a full scan, in one direction or the other */
-			bool back = rnd(&seed) % 2;
+			bool back = tu_rnd(&seed) % 2;
 			int prev = back ? NKEYS : -1;
 			if (back) {
 				/* the last k..... key is just before "l" */
@@ -391,7 +317,7 @@ static void *iter_main(void *p)
 		} else {
 			/* seeks with a few steps either way */
 			for (int s = 0; s < 20 && !stopping(); s++) {
-				uint32_t k = (uint32_t)(rnd(&seed) % NKEYS);
+				uint32_t k = (uint32_t)(tu_rnd(&seed) % NKEYS);
 				int klen = make_key(key, k);
 				lsm_iter_seek(it, key, (size_t)klen);
 				int prev = -1;
@@ -408,7 +334,7 @@ static void *iter_main(void *p)
 					}
 				}
 				for (int st = 0; st < 5 && prev >= 0; st++) {
-					bool fwd = rnd(&seed) % 2;
+					bool fwd = tu_rnd(&seed) % 2;
 					fwd ? lsm_iter_next(it)
 					    : lsm_iter_prev(it);
 					if (!lsm_iter_valid(it))
@@ -536,7 +462,7 @@ static void *flusher_main(void *p)
 {
 	(void)p;
 	while (!stopping()) {
-		sleep_ms(50);
+		tu_sleep_ms(50);
 		int rc = lsm_flush(S.db);
 		if (rc) {
 			record_failure("flush: %s", lsm_strerror(rc));
@@ -552,7 +478,7 @@ static void *compactor_main(void *p)
 	(void)p;
 	while (!stopping()) {
 		for (int i = 0; i < 15 && !stopping(); i++)
-			sleep_ms(100);
+			tu_sleep_ms(100);
 		int rc = lsm_compact(S.db, NULL, NULL);
 		if (rc) {
 			record_failure("compact: %s", lsm_strerror(rc));
@@ -561,13 +487,6 @@ static void *compactor_main(void *p)
 		count(C_COMPACT);
 	}
 	return NULL;
-}
-
-static int key_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t n = alen < blen ? alen : blen;
-	int c = n ? memcmp(a, b, n) : 0;
-	return c ? c : (alen > blen) - (alen < blen);
 }
 
 static void *stats_main(void *p)
@@ -587,8 +506,8 @@ static void *stats_main(void *p)
 			const struct lsm_file_info *a = &st.files[i - 1],
 						   *b = &st.files[i];
 			if (a->level == b->level && b->level > 0 &&
-			    key_cmp(a->largest, a->largest_len, b->smallest,
-				    b->smallest_len) >= 0)
+			    tu_key_cmp(a->largest, a->largest_len, b->smallest,
+				       b->smallest_len) >= 0)
 				record_failure(
 					"stats: L%d tables %llu and %llu overlap",
 					b->level, (unsigned long long)a->number,
@@ -596,7 +515,7 @@ static void *stats_main(void *p)
 		}
 		lsm_stats_release(&st);
 		count(C_STATS);
-		sleep_ms(10);
+		tu_sleep_ms(10);
 	}
 	return NULL;
 }
@@ -668,7 +587,7 @@ START_TEST(test_stress)
 
 	memset(&S, 0, sizeof S);
 	pthread_mutex_init(&S.mu, NULL);
-	ck_assert_int_eq(lsm_open(dir, &o, &S.db), 0);
+	S.db = tu_open_ok(&o);
 
 	void *(*mains[])(void *) = { writer_main,  writer_main,    reader_main,
 				     reader_main,  iter_main,      pair_main,
@@ -682,7 +601,7 @@ START_TEST(test_stress)
 			pthread_create(&th[i], NULL, mains[i], &args[i]), 0);
 	}
 	for (int t = 0; t < seconds * 10 && !stopping(); t++)
-		sleep_ms(100);
+		tu_sleep_ms(100);
 	__atomic_store_n(&S.stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < NT; i++)
 		pthread_join(th[i], NULL);
@@ -707,8 +626,7 @@ START_TEST(test_stress)
 	ck_assert_uint_gt(S.counts[C_SNAP], 10);
 
 	check_final();
-	ck_assert_int_eq(lsm_close(S.db), 0);
-	ck_assert_int_eq(lsm_open(dir, &o, &S.db), 0);
+	tu_reopen_ok(&S.db, &o);
 	check_final();
 	ck_assert_int_eq(lsm_compact(S.db, NULL, NULL), 0);
 	check_final();
@@ -720,20 +638,12 @@ END_TEST
 static Suite *stress_suite(void)
 {
 	Suite *s = suite_create("stress");
-	TCase *tc = tcase_create("all");
-	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 300);
+	TCase *tc = tu_tcase(s, "all", 300, NULL, NULL);
 	tcase_add_test(tc, test_stress);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(stress_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_stress", stress_suite());
 }
