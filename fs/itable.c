@@ -21,6 +21,8 @@ int itable_init(struct itable *t)
 		return -ENOMEM;
 	t->nbuckets = ITABLE_MIN_BUCKETS;
 	t->count = 0;
+	t->wb_head = NULL;
+	t->wb_count = 0;
 	pthread_mutex_init(&t->mu, NULL);
 	return 0;
 }
@@ -103,6 +105,21 @@ out:
 	return n;
 }
 
+static void wb_unlist(struct itable *t, struct inode_node *n)
+{
+	if (!n->wb_listed)
+		return;
+	if (n->wb_prev)
+		n->wb_prev->wb_next = n->wb_next;
+	else
+		t->wb_head = n->wb_next;
+	if (n->wb_next)
+		n->wb_next->wb_prev = n->wb_prev;
+	n->wb_next = n->wb_prev = NULL;
+	n->wb_listed = 0;
+	t->wb_count--;
+}
+
 /* Unlinks n from the table and frees it if nothing uses it. Returns 1 when
  * it was unlinked from the namespace too (purge needed). Requires t->mu. */
 static int maybe_drop(struct itable *t, struct inode_node *n)
@@ -114,6 +131,7 @@ static int maybe_drop(struct itable *t, struct inode_node *n)
 		pp = &(*pp)->next;
 	*pp = n->next;
 	t->count--;
+	wb_unlist(t, n);
 	int purge = n->unlinked;
 	node_free(n);
 	return purge;
@@ -168,6 +186,47 @@ void itable_set_unlinked(struct itable *t, struct inode_node *n)
 	pthread_mutex_lock(&t->mu);
 	n->unlinked = 1;
 	pthread_mutex_unlock(&t->mu);
+}
+
+void itable_wb_mark(struct itable *t, struct inode_node *n)
+{
+	pthread_mutex_lock(&t->mu);
+	if (!n->wb_listed) {
+		n->wb_prev = NULL;
+		n->wb_next = t->wb_head;
+		if (t->wb_head)
+			t->wb_head->wb_prev = n;
+		t->wb_head = n;
+		n->wb_listed = 1;
+		t->wb_count++;
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+void itable_wb_unmark(struct itable *t, struct inode_node *n)
+{
+	pthread_mutex_lock(&t->mu);
+	wb_unlist(t, n);
+	pthread_mutex_unlock(&t->mu);
+}
+
+int itable_wb_list(struct itable *t, uint64_t **inos, size_t *count)
+{
+	uint64_t *v = NULL;
+	size_t i = 0;
+	int rc = 0;
+	pthread_mutex_lock(&t->mu);
+	if (t->wb_count && !(v = malloc(t->wb_count * sizeof *v))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (struct inode_node *n = t->wb_head; n; n = n->wb_next)
+		v[i++] = n->ino;
+out:
+	pthread_mutex_unlock(&t->mu);
+	*inos = v;
+	*count = i;
+	return rc;
 }
 
 void itable_for_each(struct itable *t,

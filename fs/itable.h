@@ -17,6 +17,13 @@
  *
  * Lifetime: itable_get() pins a node; itable_put() unpins. A node is freed
  * when it is unpinned with no lookups and no opens left. Thread-safe.
+ *
+ * Write-behind list: the table also lists the nodes whose write-behind
+ * chunk may be dirty, so that fsync can write back every buffered chunk
+ * without visiting every node. Invariant: a node with wb_dirty set is on
+ * the list (file.c marks it, under its node lock, before the write that
+ * dirtied it returns); a listed node may be clean (it is taken off only by
+ * the fsync that wrote it back, or when it is freed).
  */
 #ifndef LSMFS_ITABLE_H
 #define LSMFS_ITABLE_H
@@ -48,7 +55,9 @@ struct inode_node {
 	uint32_t nopen;    /* open file handles */
 	uint32_t pins;     /* itable_get() references not yet put */
 	int unlinked;      /* the last name is gone: purge when unused */
+	int wb_listed;     /* on the write-behind list */
 	struct inode_node *next; /* hash chain */
+	struct inode_node *wb_next, *wb_prev; /* write-behind list */
 };
 
 struct itable {
@@ -56,6 +65,8 @@ struct itable {
 	struct inode_node **buckets; /* protected by mu */
 	size_t nbuckets;             /* protected by mu */
 	size_t count;                /* protected by mu */
+	struct inode_node *wb_head;  /* write-behind list; protected by mu */
+	size_t wb_count;             /* nodes on it; protected by mu */
 };
 
 /* Returns 0 or -ENOMEM. */
@@ -88,6 +99,20 @@ void itable_close(struct itable *t, struct inode_node *n);
 
 /* Marks a pinned node as having lost its last name. */
 void itable_set_unlinked(struct itable *t, struct inode_node *n);
+
+/* Puts n (pinned, n->lock held exclusively, its chunk now dirty) on the
+ * write-behind list / takes it off (n->lock held, its chunk clean). Both
+ * are no-ops when n already is / is not listed. */
+void itable_wb_mark(struct itable *t, struct inode_node *n);
+void itable_wb_unmark(struct itable *t, struct inode_node *n);
+
+/*
+ * The inode numbers of the nodes on the write-behind list, as *inos
+ * (malloc()ed, *count entries; NULL when there are none). Nothing is pinned:
+ * the caller locks each by number (a node freed meanwhile had nothing
+ * buffered, or lost it with a logged error). Returns 0 or -ENOMEM.
+ */
+int itable_wb_list(struct itable *t, uint64_t **inos, size_t *count);
 
 /* Calls fn on every node, holding the table mutex: fn must not call other
  * itable functions. For shutdown, when no request runs. */

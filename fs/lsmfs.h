@@ -169,8 +169,9 @@ int file_read(struct lsmfs *fs, uint64_t ino, uint64_t off, size_t size,
 int file_write(struct lsmfs *fs, uint64_t ino, uint64_t off,
 	       const void *data, size_t len);
 
-/* fsync/fdatasync (ino) and fsyncdir (ino 0): everything written so far,
- * ino's buffered chunk included, becomes durable. */
+/* fsync/fdatasync (ino) and fsyncdir (ino 0): everything written so far
+ * through the mount becomes durable, the buffered chunks of every file
+ * (not only ino's) included. */
 int file_sync(struct lsmfs *fs, uint64_t ino);
 
 /* fallocate mode 0 and FALLOC_FL_KEEP_SIZE: extends the size (holes read as
