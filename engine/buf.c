@@ -8,7 +8,7 @@
 
 #include "coding.h"
 
-int buf_reserve(struct buf *b, size_t n)
+int buf_grow(struct buf *b, size_t n)
 {
 	if (b->cap - b->len >= n)
 		return 0;

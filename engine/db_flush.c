@@ -70,7 +70,17 @@ int db_build_table(struct lsm_db *db, struct iter *it, uint64_t number,
 	if (!iter_valid(it))
 		return iter_status(it);
 
-	rc = sst_builder_new(db->env, &db->opt, filename_sst(path, db->dir, number),
+	/*
+	 * L0 tables are written uncompressed (RocksDB's usual
+	 * compression_per_level does the same): they are short-lived, read
+	 * whole by the next L0->L1 compaction and searched by every point
+	 * read, while compressing them costs the flush most of its CPU and
+	 * holds up writers waiting for a frozen memtable to go. Compaction
+	 * outputs, which hold nearly all the bytes, are compressed.
+	 */
+	struct lsm_options o = db->opt;
+	o.compression = LSM_COMPRESSION_NONE;
+	rc = sst_builder_new(db->env, &o, filename_sst(path, db->dir, number),
 			     reason, &b);
 	if (rc)
 		return rc;

@@ -456,18 +456,39 @@ int lsm_flush(struct lsm_db *db)
 	return rc;
 }
 
+/* Bytes a batch of one entry of these lengths takes, at most. */
+static size_t one_entry_size(size_t klen, size_t vlen)
+{
+	return BATCH_HEADER_LEN + 1 + 5 + klen + 5 + vlen;
+}
+
 static int write_one(struct lsm_db *db, enum entry_type type, const void *key,
 		     size_t klen, const void *val, size_t vlen)
 {
-	struct lsm_batch *b;
-	int rc = lsm_batch_new(&b);
-	if (rc)
-		return rc;
+	/*
+	 * The usual small entry is built in a batch on the stack: a malloc, a
+	 * realloc and a free per put cost more than the memtable insert. The
+	 * buffer is never grown (it has room for the entry), so no buf call
+	 * reallocates it, and it is not released.
+	 */
+	char stack[512];
+	struct lsm_batch on_stack = { .rep = { stack, 0, sizeof stack } };
+	struct lsm_batch *b = &on_stack;
+	int rc;
+	if (klen > sizeof stack || vlen > sizeof stack ||
+	    one_entry_size(klen, vlen) > sizeof stack) {
+		if ((rc = lsm_batch_new(&b)))
+			return rc;
+	} else {
+		memset(stack, 0, BATCH_HEADER_LEN);
+		on_stack.rep.len = BATCH_HEADER_LEN;
+	}
 	rc = type == TYPE_VALUE ? lsm_batch_put(b, key, klen, val, vlen)
 				: lsm_batch_delete(b, key, klen);
 	if (!rc)
 		rc = lsm_write(db, b, 0);
-	lsm_batch_free(b);
+	if (b != &on_stack)
+		lsm_batch_free(b);
 	return rc;
 }
 

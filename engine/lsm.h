@@ -59,7 +59,9 @@ struct lsm_options {
 	size_t write_buffer_size;     /* memtable size before it is frozen; 4 MiB */
 	int max_immutable_memtables;  /* frozen memtables before writes stop; 2 */
 	size_t block_size;            /* SSTable data block size; 4 KiB */
-	int compression;              /* enum lsm_compression; ZSTD */
+	int compression;              /* enum lsm_compression; ZSTD (of
+				       * compaction outputs: flushes write
+				       * L0 tables raw) */
 	int compression_level;        /* zstd level; 3 */
 	int bloom_bits_per_key;       /* 0 disables bloom filters; 10 */
 	size_t block_cache_size;      /* bytes of uncompressed blocks; 8 MiB */

@@ -33,11 +33,22 @@ static const char *get_lenprefixed(const char *p, struct slice *out)
 	return p + n;
 }
 
-static struct slice entry_ikey(const char *e)
+static struct slice entry_ikey_slow(const char *e)
 {
 	struct slice k;
 	get_lenprefixed(e, &k);
 	return k;
+}
+
+/* The internal key of entry e. Inline with the one-byte length in line:
+ * the skip list calls this twice per comparison, about 20 comparisons per
+ * insert. */
+static inline struct slice entry_ikey(const char *e)
+{
+	unsigned char c = (unsigned char)*e;
+	if (c < 0x80)
+		return slice_make(e + 1, c);
+	return entry_ikey_slow(e);
 }
 
 static struct slice entry_value(const char *e)

@@ -33,9 +33,11 @@ struct sst_reader {
 	struct buf filter; /* empty: no filter */
 };
 
-/* A decoded data block, owned by the cache or by one block_ref. */
+/* A decoded data block, owned by the cache or by one block_ref: one
+ * allocation, the contents right after the length. */
 struct sst_block {
-	struct buf data;
+	size_t len;
+	char data[];
 };
 
 /* A data block in use: pinned in the cache, or owned when there is none. */
@@ -107,41 +109,112 @@ int sst_read_footer(struct lsm_env *env, struct env_rfile *f, const char *name,
 }
 
 /*
- * A zstd decompression context per thread: creating one per block costs more
- * than decompressing a 4 KiB block. Freed when the thread exits.
+ * Per-thread read state. Creating a zstd context per block costs more than
+ * decompressing a 4 KiB block, and so did the mallocs of the old read path
+ * (a buffer for the stored bytes, a decompressed copy, the lookup key and
+ * the key buffers of two block iterators, per block read). A thread keeps
+ * them here and reuses them; they are freed when it exits.
  */
-static pthread_key_t dctx_key;
-static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
-static bool dctx_key_ok;
+struct read_ctx {
+	ZSTD_DCtx *dctx;
+	struct buf raw;    /* stored bytes of the block being read */
+	struct buf target; /* sst_reader_get's lookup key */
+	/* sst_reader_get's iterators: only their key buffers live on
+	 * between calls (block_iter_init resets everything else) */
+	struct block_iter index, data;
+};
 
-static void dctx_free(void *d)
+/* Stored bytes above this are not kept in raw after a read. */
+#define READ_CTX_KEEP (256u << 10)
+
+static pthread_key_t ctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+static bool ctx_key_ok;
+
+static void ctx_free(void *v)
 {
-	ZSTD_freeDCtx(d);
+	struct read_ctx *c = v;
+	ZSTD_freeDCtx(c->dctx);
+	buf_release(&c->raw);
+	buf_release(&c->target);
+	block_iter_release(&c->index);
+	block_iter_release(&c->data);
+	free(c);
 }
 
-static void dctx_key_init(void)
+static void ctx_key_init(void)
 {
-	dctx_key_ok = pthread_key_create(&dctx_key, dctx_free) == 0;
+	ctx_key_ok = pthread_key_create(&ctx_key, ctx_free) == 0;
 }
 
-/* The calling thread's context, or NULL (then ZSTD_decompress makes one). */
-static ZSTD_DCtx *thread_dctx(void)
+/* The calling thread's read state, or NULL when out of memory. */
+static struct read_ctx *thread_ctx(void)
 {
-	pthread_once(&dctx_once, dctx_key_init);
-	if (!dctx_key_ok)
+	pthread_once(&ctx_once, ctx_key_init);
+	if (!ctx_key_ok)
 		return NULL;
-	ZSTD_DCtx *d = pthread_getspecific(dctx_key);
-	if (!d && (d = ZSTD_createDCtx()) && pthread_setspecific(dctx_key, d)) {
-		ZSTD_freeDCtx(d);
-		d = NULL;
+	struct read_ctx *c = pthread_getspecific(ctx_key);
+	if (c)
+		return c;
+	if (!(c = calloc(1, sizeof *c)))
+		return NULL;
+	block_iter_init_empty(&c->index);
+	block_iter_init_empty(&c->data);
+	if (!(c->dctx = ZSTD_createDCtx()) || pthread_setspecific(ctx_key, c)) {
+		ctx_free(c);
+		return NULL;
 	}
-	return d;
+	return c;
 }
 
-/* sst_read_block() without the log line. */
-static int read_block(struct lsm_env *env, struct env_rfile *f,
-		      struct sst_handle h, uint64_t limit, struct buf *out,
-		      uint8_t *type, const char **why)
+/* Checks the stored block at p (h.size bytes of contents, then the
+ * trailer): its crc, its compression type (into *type) and, for zstd, the
+ * size it decompresses to (into *raw; h.size otherwise). */
+static int check_block(const char *p, struct sst_handle h, uint8_t *type,
+		       size_t *raw, const char **why)
+{
+	uint32_t want = crc32c_unmask(decode_fixed32(p + h.size + 1));
+	if (crc32c(p, (size_t)h.size + 1) != want) {
+		*why = "checksum mismatch";
+		return -EIO;
+	}
+	*type = (uint8_t)p[h.size];
+	if (*type == SST_COMPRESS_NONE) {
+		*raw = (size_t)h.size;
+		return 0;
+	}
+	if (*type != SST_COMPRESS_ZSTD) {
+		*why = "unknown compression type";
+		return -EIO;
+	}
+	unsigned long long n = ZSTD_getFrameContentSize(p, (size_t)h.size);
+	if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    n > SST_MAX_BLOCK_SIZE) {
+		*why = "bad zstd frame header";
+		return -EIO;
+	}
+	*raw = (size_t)n;
+	return 0;
+}
+
+/* Decompresses the zstd block at p (size stored bytes) into exactly raw
+ * bytes at dst; d may be NULL (a one-off context). */
+static int decompress(ZSTD_DCtx *d, char *dst, size_t raw, const char *p,
+		      size_t size, const char **why)
+{
+	size_t r = d ? ZSTD_decompressDCtx(d, dst, raw, p, size)
+		     : ZSTD_decompress(dst, raw, p, size);
+	if (ZSTD_isError(r) || r != raw) {
+		*why = "zstd decompression failed";
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Reads the stored bytes of block h (contents and trailer) into out. */
+static int read_stored(struct lsm_env *env, struct env_rfile *f,
+		       struct sst_handle h, uint64_t limit, struct buf *out,
+		       const char **why)
 {
 	if (h.size > SST_MAX_BLOCK_SIZE || h.offset > limit ||
 	    limit - h.offset < h.size + SST_BLOCK_TRAILER_SIZE) {
@@ -160,44 +233,38 @@ static int read_block(struct lsm_env *env, struct env_rfile *f,
 		*why = "truncated block";
 		return -EIO;
 	}
-	const char *p = out->data;
-	uint32_t want = crc32c_unmask(decode_fixed32(p + h.size + 1));
-	if (crc32c(p, (size_t)h.size + 1) != want) {
-		*why = "checksum mismatch";
-		return -EIO;
-	}
-	uint8_t t = (uint8_t)p[h.size];
+	out->len = n;
+	return 0;
+}
+
+/* sst_read_block() without the log line. */
+static int read_block(struct lsm_env *env, struct env_rfile *f,
+		      struct sst_handle h, uint64_t limit, struct buf *out,
+		      uint8_t *type, const char **why)
+{
+	uint8_t t;
+	size_t raw;
+	int rc = read_stored(env, f, h, limit, out, why);
+	if (rc || (rc = check_block(out->data, h, &t, &raw, why)))
+		return rc;
 	if (type)
 		*type = t;
 	if (t == SST_COMPRESS_NONE) {
 		out->len = (size_t)h.size;
 		return 0;
 	}
-	if (t != SST_COMPRESS_ZSTD) {
-		*why = "unknown compression type";
-		return -EIO;
-	}
-	unsigned long long raw = ZSTD_getFrameContentSize(p, (size_t)h.size);
-	if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN ||
-	    raw > SST_MAX_BLOCK_SIZE) {
-		*why = "bad zstd frame header";
-		return -EIO;
-	}
-	char *dst = malloc(raw ? (size_t)raw : 1);
+	char *dst = malloc(raw ? raw : 1);
 	if (!dst)
 		return -ENOMEM;
-	ZSTD_DCtx *d = thread_dctx();
-	size_t r =
-		d ? ZSTD_decompressDCtx(d, dst, (size_t)raw, p, (size_t)h.size)
-		  : ZSTD_decompress(dst, (size_t)raw, p, (size_t)h.size);
-	if (ZSTD_isError(r) || r != raw) {
+	struct read_ctx *c = thread_ctx();
+	if ((rc = decompress(c ? c->dctx : NULL, dst, raw, out->data,
+			     (size_t)h.size, why))) {
 		free(dst);
-		*why = "zstd decompression failed";
-		return -EIO;
+		return rc;
 	}
 	free(out->data);
 	out->data = dst;
-	out->len = out->cap = (size_t)raw;
+	out->len = out->cap = raw;
 	return 0;
 }
 
@@ -407,9 +474,7 @@ const struct sst_props *sst_reader_props(const struct sst_reader *r)
 
 static void block_delete(void *v)
 {
-	struct sst_block *b = v;
-	buf_release(&b->data);
-	free(b);
+	free(v);
 }
 
 static void block_ref_release(struct sst_reader *r, struct block_ref *ref)
@@ -421,7 +486,11 @@ static void block_ref_release(struct sst_reader *r, struct block_ref *ref)
 	memset(ref, 0, sizeof *ref);
 }
 
-/* Reads data block h, through the cache when there is one. */
+/*
+ * Reads data block h, through the cache when there is one. A miss reads the
+ * stored bytes into the thread's scratch buffer and decompresses (or
+ * copies) them straight into the one allocation the cache keeps.
+ */
 static int read_data_block(struct sst_reader *r, struct sst_handle h,
 			   struct block_ref *ref)
 {
@@ -432,32 +501,47 @@ static int read_data_block(struct sst_reader *r, struct sst_handle h,
 			block_cache_lookup(r->cache, r->cache_id, h.offset);
 		if (ref->handle) {
 			b = block_cache_value(ref->handle);
-			ref->data = b->data.data;
-			ref->size = b->data.len;
+			ref->data = b->data;
+			ref->size = b->len;
 			return 0;
 		}
 	}
-	if (!(b = calloc(1, sizeof *b)))
+	struct read_ctx *c = thread_ctx();
+	if (!c)
 		return -ENOMEM;
-	int rc = sst_read_block(r->env, r->file, r->name, h, r->data_end,
-				&b->data, NULL, NULL);
-	if (rc) {
-		block_delete(b);
-		return rc;
+	const char *why = NULL;
+	uint8_t type;
+	size_t raw;
+	int rc = read_stored(r->env, r->file, h, r->data_end, &c->raw, &why);
+	if (!rc)
+		rc = check_block(c->raw.data, h, &type, &raw, &why);
+	if (!rc) {
+		if (!(b = malloc(sizeof *b + raw)))
+			rc = -ENOMEM;
+		else if (type == SST_COMPRESS_NONE)
+			memcpy(b->data, c->raw.data, raw);
+		else if ((rc = decompress(c->dctx, b->data, raw, c->raw.data,
+					  (size_t)h.size, &why)))
+			free(b);
 	}
+	if (c->raw.cap > READ_CTX_KEEP)
+		buf_release(&c->raw);
+	if (rc)
+		return rc == -EIO ? corrupt(r->name, h.offset, why) : rc;
+	b->len = raw;
 	if (r->counters) {
 		count(&r->counters->blocks_read, 1);
 		count(&r->counters->bytes_read,
 		      h.size + SST_BLOCK_TRAILER_SIZE);
 	}
-	ref->data = b->data.data;
-	ref->size = b->data.len;
+	ref->data = b->data;
+	ref->size = b->len;
 	if (!r->cache) {
 		ref->owned = b;
 		return 0;
 	}
 	return block_cache_insert(r->cache, r->cache_id, h.offset, b,
-				  b->data.len + sizeof *b, block_delete,
+				  b->len + sizeof *b, block_delete,
 				  &ref->handle);
 }
 
@@ -485,28 +569,31 @@ int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 		if (!may)
 			return LOOKUP_NOT_FOUND;
 	}
-	struct buf target = BUF_INIT;
-	int rc = ikey_append(&target, ukey.data, ukey.len,
+	struct read_ctx *c = thread_ctx();
+	if (!c)
+		return -ENOMEM;
+	struct buf *target = &c->target;
+	buf_clear(target);
+	int rc = ikey_append(target, ukey.data, ukey.len,
 			     seq > SEQ_MAX ? SEQ_MAX : seq, TYPE_SEEK);
 	if (rc)
 		return rc;
-	struct block_iter index, data;
+	/* the thread's iterators: sst_reader_get does not nest */
+	struct block_iter *index = &c->index, *data = &c->data;
 	struct block_ref ref = { 0 };
-	block_iter_init_empty(&index);
-	block_iter_init_empty(&data);
-	rc = block_iter_init(&index, r->index.data, r->index.len, r->name,
+	rc = block_iter_init(index, r->index.data, r->index.len, r->name,
 			     r->footer.index.offset);
 	if (rc)
 		goto out;
-	iter_seek(&index.base, buf_slice(&target));
-	if (!iter_valid(&index.base)) {
-		rc = iter_status(&index.base);
+	iter_seek(&index->base, buf_slice(target));
+	if (!iter_valid(&index->base)) {
+		rc = iter_status(&index->base);
 		goto out; /* past the last key (or corrupt) */
 	}
 	struct sst_handle h;
-	if ((rc = index_handle(r, &index, &h)) ||
+	if ((rc = index_handle(r, index, &h)) ||
 	    (rc = read_data_block(r, h, &ref)) ||
-	    (rc = block_iter_init(&data, ref.data, ref.size, r->name,
+	    (rc = block_iter_init(data, ref.data, ref.size, r->name,
 				  h.offset)))
 		goto out;
 	/*
@@ -514,12 +601,12 @@ int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 	 * next block starts after a separator whose user key is past ukey:
 	 * one block is enough.
 	 */
-	iter_seek(&data.base, buf_slice(&target));
-	if (!iter_valid(&data.base)) {
-		rc = iter_status(&data.base);
+	iter_seek(&data->base, buf_slice(target));
+	if (!iter_valid(&data->base)) {
+		rc = iter_status(&data->base);
 		goto out;
 	}
-	struct slice k = iter_key(&data.base);
+	struct slice k = iter_key(&data->base);
 	if (!slice_eq(ikey_user(k), ukey)) {
 		rc = LOOKUP_NOT_FOUND;
 		goto out;
@@ -532,7 +619,7 @@ int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 		rc = corrupt(r->name, h.offset, "unknown entry type");
 		goto out;
 	}
-	struct slice v = iter_value(&data.base);
+	struct slice v = iter_value(&data->base);
 	rc = LOOKUP_FOUND;
 	if (!val)
 		goto out;
@@ -547,10 +634,7 @@ int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 	if (vlen)
 		*vlen = v.len;
 out:
-	block_iter_release(&data);
-	block_iter_release(&index);
 	block_ref_release(r, &ref);
-	buf_release(&target);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 
 #include "env.h"
 #include "filename.h"
+#include "log.h"
 
 struct tc_entry {
 	uint64_t number;
@@ -173,6 +174,12 @@ static int pin(struct table_cache *tc, uint64_t number, struct tc_entry **out)
 	struct sst_reader *r = NULL;
 	int rc = sst_reader_open(tc->env, path, number, tc->bc, &tc->counters,
 				 &r);
+	if (rc == -ENOENT) {
+		/* every table asked for is named by a version: one that is
+		 * gone is damage to the store, not an absent key */
+		lsm_log("missing table '%s': a live table vanished", path);
+		rc = -EIO;
+	}
 
 	pthread_mutex_lock(&tc->mu);
 	e->opening = false;

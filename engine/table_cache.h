@@ -48,7 +48,10 @@ int table_cache_new(struct lsm_env *env, const char *dbdir, int capacity,
 void table_cache_free(struct table_cache *tc);
 
 /* sst_reader_get() on table number: a lookup_result or -errno (including
- * the errors of opening the table). */
+ * the errors of opening the table). Every table asked for is live, so a
+ * table file that does not exist is corruption: -EIO with a log line
+ * "missing table 'PATH'", never -ENOENT, here and in table_cache_iter() and
+ * table_cache_props(). */
 int table_cache_get(struct table_cache *tc, uint64_t number, struct slice ukey,
 		    uint64_t seq, char **val, size_t *vlen);
 

@@ -197,11 +197,17 @@ int version_get(struct version *v, struct table_cache *tc, struct slice ukey,
 			return rc;
 	}
 
-	struct buf target = BUF_INIT;
-	int rc = ikey_append(&target, ukey.data, ukey.len, seq, TYPE_SEEK);
-	if (rc)
-		return rc;
-	rc = LOOKUP_NOT_FOUND;
+	/* the lookup key (ukey, seq); on the stack for the usual short keys */
+	char stack[128];
+	size_t tlen = ukey.len + 8;
+	char *t = tlen <= sizeof stack ? stack : malloc(tlen);
+	if (!t)
+		return -ENOMEM;
+	if (ukey.len)
+		memcpy(t, ukey.data, ukey.len);
+	encode_fixed64(t + ukey.len, ikey_pack(seq, TYPE_SEEK));
+	struct slice target = slice_make(t, tlen);
+	int rc = LOOKUP_NOT_FOUND;
 	for (int level = 1; level < LSM_NUM_LEVELS; level++) {
 		int n = v->nfiles[level];
 		if (n == 0)
@@ -209,7 +215,7 @@ int version_get(struct version *v, struct table_cache *tc, struct slice ukey,
 		/* The only table of the level that can hold an entry of ukey
 		 * with a sequence <= seq: the first whose largest key is at or
 		 * after (ukey, seq). */
-		int i = find_file(v->files[level], n, buf_slice(&target));
+		int i = find_file(v->files[level], n, target);
 		if (i == n)
 			continue;
 		struct file_meta *f = v->files[level][i];
@@ -219,7 +225,8 @@ int version_get(struct version *v, struct table_cache *tc, struct slice ukey,
 		if (rc != LOOKUP_NOT_FOUND)
 			break;
 	}
-	buf_release(&target);
+	if (t != stack)
+		free(t);
 	return rc;
 }
 

@@ -649,6 +649,56 @@ START_TEST(test_current)
 }
 END_TEST
 
+START_TEST(test_sst_vanishes_while_open)
+{
+	/* tables removed behind an open store's back: a live table that is
+	 * gone is corruption, so reads that need one fail with -EIO (never
+	 * -ENOENT, which would read as an absent key) and say which file */
+	char names[64][32], path[256];
+	int n = golden_files("", ".sst", names, 64);
+	ck_assert_int_ge(n, 3);
+	copy_golden();
+	struct lsm_options o = golden_opts();
+	o.disable_background_work = 1;
+	struct lsm_db *db;
+	nlines = 0;
+	ck_assert_int_eq(lsm_open(work, &o, &db), 0);
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%.31s", work, names[i]);
+		ck_assert_int_eq(unlink(path), 0);
+	}
+	int eio = 0;
+	for (int k = 0; k < NKEYS; k++) {
+		char key[16], *val = NULL;
+		size_t vl = 0;
+		int kl = make_key(key, k);
+		int rc = lsm_get(db, NULL, key, (size_t)kl, &val, &vl);
+		if (rc == 0) {
+			/* only what the WAL held is still readable */
+			ck_assert_int_eq(value_version(k, val, vl), final_ver[k]);
+			free(val);
+			continue;
+		}
+		ck_assert_msg(rc == -EIO || (rc == -ENOENT && final_ver[k] < 0),
+			      "get k%05d: %s", k, lsm_strerror(rc));
+		eio += rc == -EIO;
+	}
+	ck_assert_int_gt(eio, 0);
+	ck_assert(logged("missing table", ".sst"));
+	struct lsm_iter *it = NULL;
+	int rc = lsm_iter_new(db, NULL, &it);
+	if (!rc) {
+		for (lsm_iter_seek_first(it); lsm_iter_valid(it);
+		     lsm_iter_next(it))
+			;
+		rc = lsm_iter_status(it);
+		lsm_iter_free(it);
+	}
+	ck_assert_int_eq(rc, -EIO);
+	lsm_close(db);
+}
+END_TEST
+
 START_TEST(test_stray_and_extra_files)
 {
 	/* a stray MANIFEST without CURRENT (a store creation a crash cut
@@ -684,6 +734,7 @@ static Suite *corruption_suite(void)
 	tcase_add_test(tc, test_wal_skip_mode);
 	tcase_add_test(tc, test_manifest);
 	tcase_add_test(tc, test_current);
+	tcase_add_test(tc, test_sst_vanishes_while_open);
 	tcase_add_test(tc, test_stray_and_extra_files);
 	suite_add_tcase(s, tc);
 	return s;
