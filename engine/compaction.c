@@ -12,8 +12,9 @@
  * MANIFEST and is not rewritten.
  *
  * Running: a merging iterator over the inputs feeds new tables of the next
- * level, cut at target_file_size but never between two entries of one user
- * key (so a key never spans two tables of a level). An entry is dropped
+ * level, cut at target_file_size (or at 8x that of uncompressed keys and
+ * values, see output_full()) but never between two entries of one user key
+ * (so a key never spans two tables of a level). An entry is dropped
  * when a newer entry of the same key is visible to every live snapshot,
  * and a tombstone is dropped when, in addition, no deeper level can hold an
  * older value of its key. One version edit swaps inputs for outputs.
@@ -221,6 +222,27 @@ static int start_output(struct lsm_db *db, struct outputs *out,
 			       SST_REASON_COMPACTION, b);
 }
 
+/*
+ * An output table is full at target_file_size on disk or at
+ * OUTPUT_RAW_FACTOR times that in keys plus values. The raw bound is for
+ * highly compressible data (a file of zeros compresses ~800x): cut by
+ * compressed size alone, one tiny table of a level would hold all of it,
+ * overlap every new L0 table and be decompressed and rewritten whole by
+ * every compaction, which is quadratic in the data written. 8x stays clear
+ * of what ordinary data compresses to (2-4x), so those tables are still cut
+ * by their size on disk, and bounds what one overlapped table costs to
+ * rewrite at 8 target sizes of raw data.
+ */
+#define OUTPUT_RAW_FACTOR 8
+
+static bool output_full(const struct sst_builder *b,
+			const struct lsm_options *opt)
+{
+	return sst_builder_file_size(b) >= opt->target_file_size ||
+	       sst_builder_raw_size(b) / OUTPUT_RAW_FACTOR >=
+		       opt->target_file_size;
+}
+
 /* Writes the merged inputs as tables of level + 1. Called without mu. */
 static int run_merge(struct lsm_db *db, struct compaction *c,
 		     uint64_t smallest_snapshot, struct outputs *out)
@@ -243,7 +265,7 @@ static int run_merge(struct lsm_db *db, struct compaction *c,
 		struct slice uk = ikey_user(ik);
 		if (!have_cur || !slice_eq(uk, buf_slice(&cur_key))) {
 			/* a table may end only between two user keys */
-			if (b && sst_builder_file_size(b) >= db->opt.target_file_size &&
+			if (b && output_full(b, &db->opt) &&
 			    (rc = finish_output(&b, number, out)))
 				break;
 			if ((rc = buf_set(&cur_key, uk.data, uk.len)))
@@ -301,6 +323,10 @@ static int run_compaction(struct lsm_db *db, struct compaction *c)
 
 	version_edit_init(&edit);
 	set_being_compacted(c, true);
+	/* counted until the inputs are deleted too: a store that lsm_stats
+	 * shows idle then holds no obsolete tables (check_compaction's
+	 * expect_no_obsolete_tables relies on it) */
+	stat_add(&db->stats.running_compactions, 1);
 	if (c->trivial_move) {
 		struct file_meta *f = c->inputs[0].files[0];
 		rc = version_edit_delete_file(&edit, c->level, f->number);
@@ -320,7 +346,6 @@ static int run_compaction(struct lsm_db *db, struct compaction *c)
 	/* every output number is above this floor until installed */
 	uint64_t floor = version_set_new_file_number(db->vs);
 	db_pending_add(db, floor);
-	stat_add(&db->stats.running_compactions, 1);
 	pthread_mutex_unlock(&db->mu);
 
 	uint64_t delay = stat_get(&db->stats.compaction_delay_micros);
@@ -329,7 +354,6 @@ static int run_compaction(struct lsm_db *db, struct compaction *c)
 	rc = run_merge(db, c, smallest_snapshot, &out);
 
 	pthread_mutex_lock(&db->mu);
-	stat_add(&db->stats.running_compactions, (uint64_t)-1);
 	if (!rc) {
 		for (int w = 0; w < 2 && !rc; w++)
 			for (int i = 0; i < c->inputs[w].n && !rc; i++)
@@ -371,6 +395,7 @@ out:
 	}
 	/* also the outputs of a failed run (not after a sticky error) */
 	db_delete_obsolete_files(db);
+	stat_add(&db->stats.running_compactions, (uint64_t)-1);
 	pthread_cond_broadcast(&db->bg_cv);
 	return rc;
 }

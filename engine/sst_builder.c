@@ -286,6 +286,11 @@ uint64_t sst_builder_file_size(const struct sst_builder *b)
 	return b->offset + open;
 }
 
+uint64_t sst_builder_raw_size(const struct sst_builder *b)
+{
+	return b->props.raw_key_bytes + b->props.raw_value_bytes;
+}
+
 static int put_prop_u64(struct buf *out, uint32_t tag, uint64_t v)
 {
 	int rc = buf_put_varint32(out, tag);

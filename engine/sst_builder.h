@@ -72,6 +72,11 @@ uint64_t sst_builder_entries(const struct sst_builder *b);
  * output. */
 uint64_t sst_builder_file_size(const struct sst_builder *b);
 
+/* Keys plus values added so far, before prefix and block compression: also
+ * used to split compaction output, so that highly compressible entries do
+ * not pile up in one small file that every later compaction rewrites. */
+uint64_t sst_builder_raw_size(const struct sst_builder *b);
+
 /* Writes filter/index/props/footer, syncs, renames into place, syncs the
  * directory. On success fills *props when non-NULL (the caller releases it).
  * A table with no entries is valid. Returns 0 or the first error. */

@@ -13,8 +13,12 @@
 #include "wal_format.h"
 
 /* The record buffer is kept between adds to avoid a malloc per record, but
- * not when one huge record blew it up past this. */
-#define WAL_WRITER_KEEP_BUF (1u << 20)
+ * not when one huge record blew it up past this. The bound sits well above
+ * the batches of lsmfs's largest writes (OPS_MAX_WRITE, 1 MiB of chunk data
+ * plus keys): a buffer freed after each of those came back as a fresh mmap
+ * whose pages were faulted in again by every record. It caps what an idle
+ * writer holds at 4 MiB. */
+#define WAL_WRITER_KEEP_BUF (4u << 20)
 
 struct wal_writer {
 	struct lsm_env *env;

@@ -509,6 +509,55 @@ START_TEST(test_overwrite_space)
 }
 END_TEST
 
+/*
+ * Values of zeros compress ~100x or more: a table cut only by its size on
+ * disk would hold all of them, and every later compaction would rewrite it
+ * whole. Output tables are also cut by raw (uncompressed) size.
+ */
+START_TEST(test_compressible_split)
+{
+	enum { N = 1024, LEN = 4096 };
+	static const char zeros[LEN];
+	struct lsm_options o = level_opts();
+	o.compression = LSM_COMPRESSION_ZSTD;
+	struct lsm_db *db = tu_open_ok(&o);
+	struct lsm_stats st;
+	char k[16];
+
+	for (uint32_t i = 0; i < N; i++) {
+		int klen = make_key(k, i);
+		ck_assert_int_eq(lsm_put(db, k, (size_t)klen, zeros, LEN), 0);
+	}
+	ck_assert_int_eq(lsm_compact(db, NULL, NULL), 0);
+	ck_assert_int_eq(lsm_stats_get(db, &st), 0);
+	check_files(&st);
+	printf("compressible: %llu raw bytes in %llu tables, %llu bytes "
+	       "live\n",
+	       (unsigned long long)N * LEN, (unsigned long long)st.nfiles,
+	       (unsigned long long)st.live_bytes);
+	/* cut by size on disk alone, it would fill a few tables ... */
+	ck_assert_uint_gt(st.nfiles,
+			  2 * (st.live_bytes / o.target_file_size + 1));
+	/* ... but it is split at 8 target sizes of raw data: at least 4 MiB
+	 * of values / 256 KiB = 16 tables (more where a compaction's inputs
+	 * end first) */
+	ck_assert_uint_ge(st.nfiles,
+			  (uint64_t)N * LEN / (8 * o.target_file_size));
+	lsm_stats_release(&st);
+	tu_reopen_ok(&db, &o);
+	for (uint32_t i = 0; i < N; i += 5) {
+		char *got = NULL;
+		size_t glen = 0;
+		int klen = make_key(k, i);
+		ck_assert_int_eq(lsm_get(db, NULL, k, (size_t)klen, &got,
+					 &glen), 0);
+		ck_assert(glen == LEN && !memcmp(got, zeros, LEN));
+		free(got);
+	}
+	tu_close_ok(db);
+}
+END_TEST
+
 /* ---- snapshots across compactions ---- */
 
 START_TEST(test_snapshot_across_compactions)
@@ -851,6 +900,7 @@ static Suite *compaction_suite(void)
 	tcase_add_test(tc, test_levels_disjoint);
 	tcase_add_test(tc, test_space_reclaimed);
 	tcase_add_test(tc, test_overwrite_space);
+	tcase_add_test(tc, test_compressible_split);
 	tcase_add_test(tc, test_snapshot_across_compactions);
 
 	tc = tu_tcase(s, "stalls", 120, NULL, NULL);
