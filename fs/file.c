@@ -8,8 +8,8 @@
  * store when a write moves to another chunk or spans chunks, on flush
  * (close), release, fsync of any file (file_sync() writes back every
  * buffered chunk: itable.h's write-behind list), setattr, fallocate and at
- * unmount. Readers and getattr see the buffered bytes and attributes
- * (file_wb_attr()).
+ * unmount; the last release frees the buffer. Readers and getattr see the
+ * buffered bytes and attributes (file_wb_attr()).
  *
  * Invariant: the inode record in the store never covers bytes the store
  * does not have. While the chunk is dirty, the file's new size, stored
@@ -175,18 +175,27 @@ int file_flush(struct lsmfs *fs, uint64_t ino)
 	return rc;
 }
 
+/*
+ * At the last close the written-back chunk buffer is freed (KS_CHUNK_SIZE
+ * bytes), so that the files a mount has written and the kernel still
+ * caches do not each keep one; the node itself can then go (itable.h). A
+ * chunk that could not be written back stays in the node, dirty.
+ */
 void file_release(struct lsmfs *fs, uint64_t ino)
 {
-	int rc = file_flush(fs, ino);
+	/* cannot fail: an open handle keeps the node */
+	struct inode_node *n = node_lock(fs, ino, 1);
+	if (!n)
+		return;
+	int rc = file_wb_flush(fs, n);
 	if (rc)
 		lsm_log("inode %llu: data lost at close: %s",
 			(unsigned long long)ino, lsm_strerror(rc));
-	struct inode_node *n = itable_get(&fs->itable, ino);
-	if (!n)
-		return; /* cannot happen: an open handle keeps the node */
-	itable_close(&fs->itable, n);
-	if (itable_put(&fs->itable, n))
-		ns_purge(fs, ino);
+	if (itable_close(&fs->itable, n) == 0 && !n->wb_dirty) {
+		file_wb_drop(n);
+		itable_wb_unmark(&fs->itable, n);
+	}
+	node_unlock(fs, n); /* purges ino if unlinked and now unused */
 }
 
 /* Copies the buffered chunk's bytes that fall in [off, off + n) over dst,
