@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "lsm.h"
+#include "testutil.h"
 
 #define NKEYS 1500
 #define NVERS 3
@@ -90,27 +91,6 @@ static void dump_log(void)
 
 /* ---- files ---- */
 
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
-
 static char *slurp(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "rb");
@@ -137,7 +117,7 @@ static void spit(const char *path, const char *data, size_t n)
 /* Copies the golden store into work (a fresh directory). */
 static void copy_golden(void)
 {
-	rm_rf(work);
+	tu_rm_rf(work);
 	ck_assert_int_eq(mkdir(work, 0700), 0);
 	DIR *d = opendir(golden);
 	ck_assert_ptr_nonnull(d);
@@ -545,7 +525,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_rf(work);
+	tu_rm_rf(work);
 }
 
 /* One summary line per file type. */
@@ -704,7 +684,7 @@ START_TEST(test_stray_and_extra_files)
 	/* a stray MANIFEST without CURRENT (a store creation a crash cut
 	 * short) is not a store: opening creates one */
 	char path[256];
-	rm_rf(work);
+	tu_rm_rf(work);
 	ck_assert_int_eq(mkdir(work, 0700), 0);
 	spit(work_path(path, "MANIFEST-000001"), "LSMMAN01", 8);
 	struct lsm_options o = golden_opts();
@@ -748,7 +728,7 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	rm_rf(golden);
-	rm_rf(work);
+	tu_rm_rf(golden);
+	tu_rm_rf(work);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

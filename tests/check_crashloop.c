@@ -48,6 +48,7 @@
 #include "env_fault.h"
 #include "lsm.h"
 #include "model.h"
+#include "testutil.h"
 
 static int kill_cycles = 25;
 static int power_cycles = 40;
@@ -61,27 +62,6 @@ static void quiet(void *ctx, const char *line)
 		fprintf(stderr, "%s\n", line);
 }
 
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
-
 static void setup(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/check_crashloop.XXXXXX");
@@ -91,7 +71,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_rf(dir);
+	tu_rm_rf(dir);
 }
 
 static uint64_t rnd(uint64_t *s)

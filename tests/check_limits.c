@@ -19,29 +19,9 @@
 #include <unistd.h>
 
 #include "lsm.h"
+#include "testutil.h"
 
 static char dir[64];
-
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
 
 static void setup(void)
 {
@@ -51,7 +31,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_rf(dir);
+	tu_rm_rf(dir);
 }
 
 static struct lsm_db *open_ok(void)

@@ -30,6 +30,7 @@
 #include "lsm.h"
 #include "sst_builder.h"
 #include "sst_reader.h"
+#include "testutil.h"
 
 #define NKEYS 3000
 #define ROUNDS 3      /* rounds of writes that end up in tables */
@@ -84,27 +85,6 @@ static int newest_round(int i)
 }
 
 /* ---- files ---- */
-
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			char sub[512];
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-	}
-	remove(path);
-}
 
 static void copy_file(const char *from, const char *to)
 {
@@ -476,7 +456,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_rf(dir);
+	tu_rm_rf(dir);
 }
 
 /* ---- tests ---- */
@@ -508,7 +488,7 @@ START_TEST(test_locked_and_missing)
 	ck_assert_int_eq(lsm_repair("/nonexistent/lsm-store", NULL, NULL),
 			 -ENOENT);
 	ck_assert_int_eq(lsm_check(NULL, NULL, NULL), -EINVAL);
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	ck_assert_int_eq(lsm_check(dir, NULL, NULL), -ENOENT);
 	ck_assert_int_eq(lsm_repair(dir, NULL, NULL), -ENOENT);
@@ -707,7 +687,7 @@ START_TEST(test_interleaved_tables)
 		{ "x", 5, "x-old" },
 		{ "y", 6, "y-old" },
 	};
-	rm_rf(dir);
+	tu_rm_rf(dir);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	write_table(7, deep, 4);
 	write_table(8, up, 3);
@@ -980,6 +960,6 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	rm_rf(base);
+	tu_rm_rf(base);
 	return failed ? 1 : 0;
 }
