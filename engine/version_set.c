@@ -372,10 +372,37 @@ struct replay {
 	struct buf cptrs[LSM_NUM_LEVELS];
 };
 
+/*
+ * File numbers count the files a store ever made, one at a time; nothing
+ * real comes near 2^62. A bigger one in an edit is damage, and accepting it
+ * would let next_file_number wrap to 0 and reuse numbers of live files.
+ */
+#define FILE_NUMBER_LIMIT (UINT64_C(1) << 62)
+
+static int check_file_numbers(const struct version_edit *e, char *why,
+			      size_t whylen)
+{
+	uint64_t bad = 0;
+	if (e->has_log_number && e->log_number > FILE_NUMBER_LIMIT)
+		bad = e->log_number;
+	if (e->has_next_file_number && e->next_file_number > FILE_NUMBER_LIMIT)
+		bad = e->next_file_number;
+	for (size_t i = 0; i < e->nadded; i++)
+		if (e->added[i].f->number > FILE_NUMBER_LIMIT)
+			bad = e->added[i].f->number;
+	if (!bad)
+		return 0;
+	snprintf(why, whylen, "file number %" PRIu64 " out of range", bad);
+	return -EINVAL;
+}
+
 static int replay_edit(struct replay *rp, const struct version_edit *e,
 		       char *why, size_t whylen)
 {
-	int rc = version_builder_apply(&rp->b, e, why, whylen);
+	int rc = check_file_numbers(e, why, whylen);
+	if (rc)
+		return rc;
+	rc = version_builder_apply(&rp->b, e, why, whylen);
 	if (rc)
 		return rc;
 	if (e->has_log_number) {
