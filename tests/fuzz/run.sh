@@ -6,7 +6,10 @@
 #   tests/fuzz/run.sh 300     the longer run (`make fuzz`)
 #
 # Targets: fuzz_wal, fuzz_sst, fuzz_manifest, fuzz_batch, fuzz_keyspace
-# (tests/fuzz/fuzz_*.c). FUZZ_TARGETS="wal sst" picks some; FUZZ_BUILD=DIR
+# (tests/fuzz/fuzz_*.c). FUZZ_SEED=N fixes libFuzzer's random seed, so that
+# a run retraces the same inputs (CI uses it: a fuzzer that wanders into a
+# new crash on its own should fail a fuzzing session, not an unrelated
+# landing). FUZZ_TARGETS="wal sst" picks some; FUZZ_BUILD=DIR
 # keeps the build (and the inputs found) in DIR instead of a temporary
 # directory. New inputs go to DIR/corpus/TARGET, the committed seeds in
 # tests/fuzz/corpus/TARGET are only read. A crash leaves its input in
@@ -84,6 +87,7 @@ for t in $targets; do
 	mkdir -p "$build/corpus/$t"
 	echo "fuzz_$t: $secs s"
 	if "$build/fuzz_$t" "$build/corpus/$t" "$here/corpus/$t" \
+		${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
 		-max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 \
 		-max_len=65536 -print_final_stats=1 \
 		-artifact_prefix="$build/crash-$t-" >"$build/$t.log" 2>&1; then
