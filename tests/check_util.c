@@ -168,6 +168,42 @@ START_TEST(test_crc_hw_vs_portable)
 }
 END_TEST
 
+/*
+ * Lengths around the three-way split's run sizes (3 * 256 and 3 * 8192
+ * bytes, and sums of them) and long random ones, at odd offsets and from
+ * a non-zero crc: the dispatched path agrees with the portable one.
+ */
+START_TEST(test_crc_long_inputs)
+{
+	enum { MAXLEN = 200000 };
+	unsigned char *mem = malloc(MAXLEN + 8);
+	ck_assert_ptr_nonnull(mem);
+	fill_random(mem, MAXLEN + 8, 77);
+	static const size_t runs[] = { 768, 24576, 24576 + 768, 2 * 24576,
+				       65536 + 17, 3 * 65536 };
+	for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+		for (size_t d = 0; d <= 16; d++) {
+			for (size_t off = 0; off < 8; off += 3) {
+				size_t n = runs[r] + d - 8;
+				uint32_t seed = (uint32_t)(n * 40503u + off);
+				ck_assert_uint_eq(
+					crc32c_extend(seed, mem + off, n),
+					crc32c_extend_portable(seed, mem + off,
+							       n));
+			}
+		}
+	}
+	uint64_t x = 12345;
+	for (int i = 0; i < 200; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		size_t n = (size_t)(x >> 33) % MAXLEN, off = (size_t)(x >> 20) & 7;
+		ck_assert_uint_eq(crc32c_extend(0, mem + off, n),
+				  crc32c_extend_portable(0, mem + off, n));
+	}
+	free(mem);
+}
+END_TEST
+
 /* Splitting the input anywhere gives the same crc on both paths. */
 START_TEST(test_crc_split)
 {
@@ -707,6 +743,7 @@ static Suite *util_suite(void)
 	tcase_add_test(tc, test_crc_values_differ);
 	tcase_add_test(tc, test_crc_extend);
 	tcase_add_test(tc, test_crc_hw_vs_portable);
+	tcase_add_test(tc, test_crc_long_inputs);
 	tcase_add_test(tc, test_crc_split);
 	tcase_add_test(tc, test_crc_mask);
 	tcase_set_timeout(tc, 30);
