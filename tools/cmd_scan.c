@@ -31,9 +31,9 @@
  * order of the full paths; hi NULL is no upper bound. --from and the
  * prefix give lo (the larger of the two), --to and the prefix's successor
  * give hi (the smaller), so "starts with the prefix" is part of the range.
- * Both walks below visit a directory only when its subtree meets the
- * range, seek to lo within it, and stop the whole walk at the first key
- * >= hi: the cost is that of the keys listed, not of the tree before them.
+ * The walk below visits a directory only when its subtree meets the
+ * range, seeks to lo within it, and stops at the first key >= hi: the cost
+ * is that of the keys listed, not of the tree before them.
  */
 struct scan_range {
 	const char *lo;
@@ -153,48 +153,94 @@ static void ents_release(struct scan_ents *es)
  * keys start with path (plen bytes, ending in '/', or empty for the root),
  * in the byte order of the names, which is how dentries are stored and
  * how readdir output can be filtered:
- *  - *seek (empty: the first child): no child whose name sorts before
- *    seek[0..*seeklen) has a key >= lo. It is lo's next component cut at
+ *  - seek (empty: the first child): no child whose name sorts before
+ *    seek[0..seeklen) has a key >= lo. It is lo's next component cut at
  *    its first byte below '/': a directory "a" sorts as "a/", after "a-b"
  *    and "a.b", so with lo = "a-c" directory "a" is after lo although its
  *    name is before; only names that are such a prefix of the component
  *    can do that.
- *  - *stop (NULL: none): a child whose name differs from stop at a byte
+ *  - stop (NULL: none): a child whose name differs from stop at a byte
  *    larger than stop's has all its keys >= hi, and so has every child
  *    after it by name.
+ * Both point into the range's keys.
  */
-static void dir_bounds(const struct scan_range *r, const char *path,
-		       size_t plen, const char **seek, size_t *seeklen,
-		       const char **stop, size_t *stoplen)
+struct dir_bounds {
+	const char *seek;
+	size_t seeklen;
+	const char *stop;
+	size_t stoplen;
+};
+
+static void dir_bounds_init(struct dir_bounds *b, const struct scan_range *r,
+			    const char *path, size_t plen)
 {
-	*seek = "";
-	*seeklen = 0;
+	b->seek = "";
+	b->seeklen = 0;
 	if (r->lolen > plen && has_prefix(r->lo, r->lolen, path, plen)) {
 		const char *c = r->lo + plen;
 		size_t j = 0;
 		while (j < r->lolen - plen && (unsigned char)c[j] > '/')
 			j++;
-		*seek = c;
-		*seeklen = j;
+		b->seek = c;
+		b->seeklen = j;
 	}
-	*stop = NULL;
-	*stoplen = 0;
+	b->stop = NULL;
+	b->stoplen = 0;
 	if (r->hi && r->hilen > plen &&
 	    has_prefix(r->hi, r->hilen, path, plen)) {
 		const char *t = r->hi + plen, *slash;
 		slash = memchr(t, '/', r->hilen - plen);
-		*stop = t;
-		*stoplen = slash ? (size_t)(slash - t) : r->hilen - plen;
+		b->stop = t;
+		b->stoplen = slash ? (size_t)(slash - t) : r->hilen - plen;
 	}
 }
 
-/* Whether name is the stop name of dir_bounds() or after it. */
-static bool name_past_stop(const char *name, size_t nlen, const char *stop,
-			   size_t stoplen)
+/* Whether name is the stop name of b or after it. */
+static bool name_past_stop(const struct dir_bounds *b, const char *name,
+			   size_t nlen)
 {
-	size_t n = nlen < stoplen ? nlen : stoplen;
-	return stop && memcmp(name, stop, n) > 0;
+	size_t n = nlen < b->stoplen ? nlen : b->stoplen;
+	return b->stop && memcmp(name, b->stop, n) > 0;
 }
+
+/* --- the walk, over a store or over a mount */
+
+struct scan_walk {
+	const struct scan_source *src;
+	const struct scan_range *r;
+	bool values;
+	struct buf path; /* the key of the entry in hand ("d/e/" for a
+			  * directory, "" the root), then a NUL if not "" */
+	bool done;       /* a key >= hi was met */
+	char chunk[KS_CHUNK_SIZE];
+	/* the store's */
+	struct lsm_db *db;
+	struct lsm_snapshot *snap;
+	struct lsm_iter *it; /* reused by every directory listing */
+	/* the mount's */
+	int root; /* fd of the mount root */
+	const char *mnt;
+};
+
+/*
+ * What the walk reads: a store at one snapshot, or a mounted tree. The
+ * directory or file in hand is at w->path; dir and ino are its inode
+ * number in the store (0 on a mount, which goes by path). Errors are a
+ * negative errno, -ECANCELED when the source has reported them.
+ */
+struct scan_source {
+	/* Adds to es, in any order, the directories and regular files in
+	 * directory dir, leaving out those named past b's stop and (all or
+	 * some of) those named before its seek. Returns 0 or an error. */
+	int (*list)(struct scan_walk *w, uint64_t dir,
+		    const struct dir_bounds *b, struct scan_ents *es);
+	/* Returns 1 with *size set to its length when file ino is (still) a
+	 * regular file, else 0 or a negative errno. */
+	int (*stat)(struct scan_walk *w, uint64_t ino, uint64_t *size);
+	/* Prints the content of file ino with print_value_bytes(), through
+	 * w->chunk; size is its length at the stat. Returns 0 or an error. */
+	int (*print_value)(struct scan_walk *w, uint64_t ino, uint64_t size);
+};
 
 /* Prints the value bytes of a listed file, escaped like keys. */
 static int print_value_bytes(const char *p, size_t n)
@@ -203,31 +249,72 @@ static int print_value_bytes(const char *p, size_t n)
 	return ferror(stdout) ? -EIO : 0;
 }
 
-/* --- the store: a depth-first walk of the dentries, read at one snapshot */
-
-struct store_scan {
-	struct lsm_db *db;
-	const struct lsm_snapshot *snap;
-	struct lsm_iter *it; /* reused by every directory listing */
-	const struct scan_range *r;
-	bool values;
-	struct buf path; /* "dir/sub/" of the directory being listed */
-	bool done;       /* a key >= hi was met */
-	char chunk[KS_CHUNK_SIZE];
-};
-
-/* Collects the children of dir between the bounds of dir_bounds(). */
-static int store_list(struct store_scan *w, uint64_t dir, struct scan_ents *es)
+static int walk_print_file(struct scan_walk *w, uint64_t ino)
 {
-	const char *seek, *stop;
-	size_t seeklen, stoplen;
-	dir_bounds(w->r, w->path.data, w->path.len, &seek, &seeklen, &stop,
-		   &stoplen);
+	uint64_t size;
+	int reg = w->src->stat(w, ino, &size);
+	if (reg <= 0)
+		return reg;
+	int rc = 0;
+	print_escaped(stdout, w->path.data, w->path.len);
+	if (w->values) {
+		fputc('\t', stdout);
+		rc = w->src->print_value(w, ino, size);
+		fputc('\n', stdout);
+	} else {
+		printf("\t%llu\n", (unsigned long long)size);
+	}
+	return rc ? rc : ferror(stdout) ? -EIO : 0;
+}
+
+/* Lists directory dir, at w->path, and visits the children whose keys
+ * meet the range in key order; sets w->done at the first key >= hi. */
+static int walk_dir(struct scan_walk *w, uint64_t dir)
+{
+	struct dir_bounds b;
+	dir_bounds_init(&b, w->r, w->path.data, w->path.len);
+	struct scan_ents es = { 0 };
+	int rc = w->src->list(w, dir, &b, &es);
+	if (rc)
+		goto out;
+	if (es.n)
+		qsort(es.v, es.n, sizeof *es.v, ent_cmp);
+	size_t base = w->path.len;
+	for (size_t i = 0; i < es.n && !rc && !w->done; i++) {
+		const struct scan_ent *e = &es.v[i];
+		rc = buf_append(&w->path, e->name, e->nlen);
+		if (!rc && e->dir)
+			rc = buf_append_byte(&w->path, '/');
+		if (!rc)
+			rc = buf_append_byte(&w->path, '\0');
+		if (rc)
+			break;
+		w->path.len--; /* the NUL stays, for the mount's *at() calls */
+		if (past_hi(w->r, w->path.data, w->path.len))
+			w->done = true;
+		else if (before_lo(w->r, w->path.data, w->path.len, e->dir))
+			;
+		else if (e->dir)
+			rc = walk_dir(w, e->ino);
+		else
+			rc = walk_print_file(w, e->ino);
+		w->path.len = base;
+	}
+out:
+	ents_release(&es);
+	return rc;
+}
+
+/* --- the store: the dentries, read at one snapshot */
+
+static int store_list(struct scan_walk *w, uint64_t dir,
+		      const struct dir_bounds *b, struct scan_ents *es)
+{
 	char pfx[KS_NAME_KEY_MAX];
 	size_t plen = ks_prefix_key(pfx, KS_DENTRY, dir);
 	/* no name is longer, so a longer seek name is cut: still no later */
-	size_t klen = ks_dentry_key(
-		pfx, dir, seek, seeklen < KS_NAME_MAX ? seeklen : KS_NAME_MAX);
+	size_t seeklen = b->seeklen < KS_NAME_MAX ? b->seeklen : KS_NAME_MAX;
+	size_t klen = ks_dentry_key(pfx, dir, b->seek, seeklen);
 	int rc = 0;
 	for (lsm_iter_seek(w->it, pfx, klen); lsm_iter_valid(w->it);
 	     lsm_iter_next(w->it)) {
@@ -237,7 +324,7 @@ static int store_list(struct store_scan *w, uint64_t dir, struct scan_ents *es)
 			break;
 		const char *name = k + plen;
 		size_t nlen = kl - plen;
-		if (name_past_stop(name, nlen, stop, stoplen))
+		if (name_past_stop(b, name, nlen))
 			break;
 		const char *val = lsm_iter_value(w->it, &vlen);
 		uint64_t ino;
@@ -260,7 +347,19 @@ static int store_list(struct store_scan *w, uint64_t dir, struct scan_ents *es)
 	return lsm_iter_status(w->it);
 }
 
-static int store_print_value(struct store_scan *w, uint64_t ino, uint64_t size)
+static int store_stat(struct scan_walk *w, uint64_t ino, uint64_t *size)
+{
+	struct inode_rec rec;
+	int rc = inode_load(w->db, w->snap, ino, &rec);
+	if (rc)
+		return rc;
+	*size = rec.a.size;
+	rc = S_ISREG(rec.a.mode);
+	inode_rec_release(&rec);
+	return rc;
+}
+
+static int store_print_value(struct scan_walk *w, uint64_t ino, uint64_t size)
 {
 	for (uint64_t off = 0; off < size;) {
 		size_t n;
@@ -278,114 +377,42 @@ static int store_print_value(struct store_scan *w, uint64_t ino, uint64_t size)
 	return 0;
 }
 
-static int store_print_file(struct store_scan *w, uint64_t ino)
-{
-	struct inode_rec rec;
-	int rc = inode_load(w->db, w->snap, ino, &rec);
-	if (rc)
-		return rc;
-	uint64_t size = rec.a.size;
-	bool reg = S_ISREG(rec.a.mode);
-	inode_rec_release(&rec);
-	if (!reg)
-		return 0;
-	print_escaped(stdout, w->path.data, w->path.len);
-	if (w->values) {
-		fputc('\t', stdout);
-		rc = store_print_value(w, ino, size);
-		fputc('\n', stdout);
-	} else {
-		printf("\t%llu\n", (unsigned long long)size);
-	}
-	return rc ? rc : ferror(stdout) ? -EIO : 0;
-}
-
-static int store_walk_dir(struct store_scan *w, uint64_t dir)
-{
-	struct scan_ents es = { 0 };
-	int rc = store_list(w, dir, &es);
-	if (rc)
-		goto out;
-	if (es.n)
-		qsort(es.v, es.n, sizeof *es.v, ent_cmp);
-	size_t base = w->path.len;
-	for (size_t i = 0; i < es.n && !rc && !w->done; i++) {
-		const struct scan_ent *e = &es.v[i];
-		rc = buf_append(&w->path, e->name, e->nlen);
-		if (!rc && e->dir)
-			rc = buf_append_byte(&w->path, '/');
-		if (rc)
-			break;
-		if (past_hi(w->r, w->path.data, w->path.len))
-			w->done = true;
-		else if (before_lo(w->r, w->path.data, w->path.len, e->dir))
-			;
-		else if (e->dir)
-			rc = store_walk_dir(w, e->ino);
-		else
-			rc = store_print_file(w, e->ino);
-		w->path.len = base;
-	}
-out:
-	ents_release(&es);
-	return rc;
-}
-
-static int scan_store(struct lsm_db *db, const struct scan_range *r,
-		      bool values)
-{
-	struct store_scan *w = calloc(1, sizeof *w);
-	if (!w)
-		return -ENOMEM;
-	w->db = db;
-	w->r = r;
-	w->values = values;
-	struct lsm_snapshot *snap;
-	int rc = lsm_snapshot_new(db, &snap);
-	if (rc)
-		goto out_free;
-	w->snap = snap;
-	rc = lsm_iter_new(db, snap, &w->it);
-	if (rc)
-		goto out_snap;
-	rc = store_walk_dir(w, KS_ROOT_INO);
-	lsm_iter_free(w->it);
-out_snap:
-	lsm_snapshot_free(db, snap);
-out_free:
-	buf_release(&w->path);
-	free(w);
-	return rc;
-}
-
-/* --- a mount: the same walk over the mounted tree, with readdir and
- * lstat. Not one snapshot: a file written meanwhile may be listed with its
- * old or new content, and one removed meanwhile is left out. */
-
-struct mount_scan {
-	int root; /* fd of the mount root */
-	const char *mnt;
-	const struct scan_range *r;
-	bool values;
-	struct buf path; /* as store_scan's, plus a NUL for openat() */
-	bool done;
-	char chunk[KS_CHUNK_SIZE];
+static const struct scan_source store_source = {
+	.list = store_list,
+	.stat = store_stat,
+	.print_value = store_print_value,
 };
 
-/* w->path as a C string for the *at() calls ("." for the root). */
-static const char *mount_path(struct mount_scan *w)
+static int scan_store(struct scan_walk *w, struct lsm_db *db)
 {
-	if (w->path.len == 0)
-		return ".";
-	if (buf_reserve(&w->path, 1))
-		return NULL;
-	w->path.data[w->path.len] = '\0';
-	return w->path.data;
+	w->src = &store_source;
+	w->db = db;
+	int rc = lsm_snapshot_new(db, &w->snap);
+	if (rc)
+		return rc;
+	rc = lsm_iter_new(db, w->snap, &w->it);
+	if (rc)
+		goto out_snap;
+	rc = walk_dir(w, KS_ROOT_INO);
+	lsm_iter_free(w->it);
+out_snap:
+	lsm_snapshot_free(db, w->snap);
+	return rc;
+}
+
+/* --- a mount: the mounted tree, with readdir and lstat. Not one snapshot:
+ * a file written meanwhile may be listed with its old or new content, and
+ * one removed meanwhile is left out. */
+
+/* w->path as a C string for the *at() calls ("." for the root). */
+static const char *mount_path(const struct scan_walk *w)
+{
+	return w->path.len ? w->path.data : ".";
 }
 
 /* Reports a failure on the file at w->path; returns -ECANCELED, which
  * tells run_scan() that it has been reported. */
-static int mount_fail(struct mount_scan *w, const char *what, int err)
+static int mount_fail(struct scan_walk *w, const char *what, int err)
 {
 	tool_error("scan: cannot %s '%s/%.*s': %s", what, w->mnt,
 		   (int)w->path.len, w->path.data ? w->path.data : "",
@@ -393,15 +420,11 @@ static int mount_fail(struct mount_scan *w, const char *what, int err)
 	return -ECANCELED;
 }
 
-static int mount_list(struct mount_scan *w, struct scan_ents *es)
+static int mount_list(struct scan_walk *w, uint64_t dir,
+		      const struct dir_bounds *b, struct scan_ents *es)
 {
-	const char *seek, *stop;
-	size_t seeklen, stoplen;
-	dir_bounds(w->r, w->path.data, w->path.len, &seek, &seeklen, &stop,
-		   &stoplen);
+	(void)dir;
 	const char *p = mount_path(w);
-	if (!p)
-		return -ENOMEM;
 	int fd = openat(w->root, p,
 			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -421,8 +444,8 @@ static int mount_list(struct mount_scan *w, struct scan_ents *es)
 		    (w->path.len == 0 && !strcmp(name, KS_RESERVED_NAME)))
 			continue;
 		/* the filters of store_list(), done here on an unsorted list */
-		if (bytes_cmp(name, nlen, seek, seeklen) < 0 ||
-		    name_past_stop(name, nlen, stop, stoplen))
+		if (bytes_cmp(name, nlen, b->seek, b->seeklen) < 0 ||
+		    name_past_stop(b, name, nlen))
 			continue;
 		unsigned char type = de->d_type;
 		if (type == DT_UNKNOWN) {
@@ -445,8 +468,23 @@ static int mount_list(struct mount_scan *w, struct scan_ents *es)
 	return rc;
 }
 
-static int mount_print_value(struct mount_scan *w, const char *p)
+static int mount_stat(struct scan_walk *w, uint64_t ino, uint64_t *size)
 {
+	(void)ino;
+	const char *p = mount_path(w);
+	struct stat st;
+	if (fstatat(w->root, p, &st, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? 0 : mount_fail(w, "stat", errno);
+	*size = (uint64_t)st.st_size;
+	return S_ISREG(st.st_mode);
+}
+
+/* Reads to the end of the file, which may have grown since the stat. */
+static int mount_print_value(struct scan_walk *w, uint64_t ino, uint64_t size)
+{
+	(void)ino;
+	(void)size;
+	const char *p = mount_path(w);
 	int fd = openat(w->root, p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return mount_fail(w, "open", errno);
@@ -467,78 +505,21 @@ static int mount_print_value(struct mount_scan *w, const char *p)
 	return rc;
 }
 
-static int mount_print_file(struct mount_scan *w)
-{
-	size_t klen = w->path.len;
-	const char *p = mount_path(w);
-	if (!p)
-		return -ENOMEM;
-	struct stat st;
-	if (fstatat(w->root, p, &st, AT_SYMLINK_NOFOLLOW))
-		return errno == ENOENT ? 0 : mount_fail(w, "stat", errno);
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	print_escaped(stdout, p, klen);
-	int rc = 0;
-	if (w->values) {
-		fputc('\t', stdout);
-		rc = mount_print_value(w, p);
-		fputc('\n', stdout);
-	} else {
-		printf("\t%llu\n", (unsigned long long)st.st_size);
-	}
-	return rc ? rc : ferror(stdout) ? -EIO : 0;
-}
+static const struct scan_source mount_source = {
+	.list = mount_list,
+	.stat = mount_stat,
+	.print_value = mount_print_value,
+};
 
-static int mount_walk_dir(struct mount_scan *w)
+static int scan_mount(struct scan_walk *w, const char *mnt)
 {
-	struct scan_ents es = { 0 };
-	int rc = mount_list(w, &es);
-	if (rc)
-		goto out;
-	if (es.n)
-		qsort(es.v, es.n, sizeof *es.v, ent_cmp);
-	size_t base = w->path.len;
-	for (size_t i = 0; i < es.n && !rc && !w->done; i++) {
-		const struct scan_ent *e = &es.v[i];
-		rc = buf_append(&w->path, e->name, e->nlen);
-		if (!rc && e->dir)
-			rc = buf_append_byte(&w->path, '/');
-		if (rc)
-			break;
-		if (past_hi(w->r, w->path.data, w->path.len))
-			w->done = true;
-		else if (before_lo(w->r, w->path.data, w->path.len, e->dir))
-			;
-		else if (e->dir)
-			rc = mount_walk_dir(w);
-		else
-			rc = mount_print_file(w);
-		w->path.len = base;
-	}
-out:
-	ents_release(&es);
-	return rc;
-}
-
-static int scan_mount(const char *mnt, const struct scan_range *r, bool values)
-{
-	struct mount_scan *w = calloc(1, sizeof *w);
-	if (!w)
-		return -ENOMEM;
+	w->src = &mount_source;
 	w->mnt = mnt;
-	w->r = r;
-	w->values = values;
-	int rc = 0;
 	w->root = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->root < 0)
-		rc = mount_fail(w, "open", errno);
-	else
-		rc = mount_walk_dir(w);
-	if (w->root >= 0)
-		close(w->root);
-	buf_release(&w->path);
-	free(w);
+		return mount_fail(w, "open", errno);
+	int rc = walk_dir(w, 0);
+	close(w->root);
 	return rc;
 }
 
@@ -644,14 +625,16 @@ static int run_scan(int argc, char **argv)
 	}
 
 	struct lsm_db *db = NULL;
+	struct scan_walk w = { .r = &r, .values = o.values };
 	if (tool_is_mount(dir)) {
-		rc = scan_mount(dir, &r, o.values);
+		rc = scan_mount(&w, dir);
 	} else if (tool_open(dir, false, &db)) {
 		db = NULL;
 		rc = -ECANCELED; /* reported */
 	} else {
-		rc = scan_store(db, &r, o.values);
+		rc = scan_store(&w, db);
 	}
+	buf_release(&w.path);
 	if (!rc && fflush(stdout))
 		rc = -EIO;
 	if (rc && rc != -ECANCELED)
