@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "batch.h"
 #include "block_cache.h"
 #include "env.h"
@@ -42,6 +43,7 @@ void lsm_options_init(struct lsm_options *opt)
 	opt->compression = LSM_COMPRESSION_ZSTD;
 	opt->compression_level = 3;
 	opt->bloom_bits_per_key = 10;
+	opt->mmap_reads = 1;
 	opt->block_cache_size = 8u << 20;
 	opt->max_open_files = 500;
 	opt->sync_mode = LSM_SYNC_NONE;
@@ -420,7 +422,7 @@ static int replay_wal(struct lsm_db *db, uint64_t number,
 			memtable_unref(ctx->mem);
 			ctx->mem = NULL;
 			ctx->mem_bytes = 0;
-			rc = memtable_new(&ctx->mem);
+			rc = memtable_new(db->arena_pool, &ctx->mem);
 			if (rc)
 				break;
 		}
@@ -567,7 +569,7 @@ static int recover(struct lsm_db *db)
 	rc = list_wals(db, version_set_log_number(db->vs), &wals, &nwals);
 	if (rc)
 		goto out;
-	rc = memtable_new(&ctx.mem);
+	rc = memtable_new(db->arena_pool, &ctx.mem);
 	if (rc)
 		goto out;
 	ctx.max_seq = version_set_last_sequence(db->vs);
@@ -613,6 +615,7 @@ static void db_free(struct lsm_db *db)
 	memtable_unref(db->mem);
 	for (int i = 0; i < db->nimm; i++)
 		memtable_unref(db->imm[i].mem);
+	arena_pool_free(db->arena_pool);
 	version_set_free(db->vs);
 	table_cache_free(db->tc);
 	block_cache_free(db->bc);
@@ -676,15 +679,21 @@ int lsm_open(const char *dir, const struct lsm_options *opt,
 		goto fail;
 	}
 	rc = db_write_init(db);
+	if (!rc) /* a flushed memtable's blocks go to the next one */
+		rc = arena_pool_new(db->opt.write_buffer_size +
+					    db->opt.write_buffer_size / 4,
+				    &db->arena_pool);
 	if (!rc)
 		rc = block_cache_new(db->opt.block_cache_size, &db->bc);
 	if (!rc)
 		rc = table_cache_new(db->env, dir, db->opt.max_open_files,
 				     db->bc, &db->tc);
 	if (!rc)
+		table_cache_set_mmap(db->tc, db->opt.mmap_reads);
+	if (!rc)
 		rc = version_set_new(db->env, dir, &db->opt, db->tc, &db->vs);
 	if (!rc)
-		rc = memtable_new(&db->mem);
+		rc = memtable_new(db->arena_pool, &db->mem);
 	if (!rc)
 		rc = recover(db);
 	if (rc)

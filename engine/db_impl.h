@@ -66,6 +66,7 @@ struct lsm_db {
 	struct batch_writer *writers_head, *writers_tail;
 	struct lsm_batch *group; /* the leader's scratch batch (leader only) */
 
+	struct arena_pool *arena_pool;  /* thread-safe; memtable memory */
 	struct memtable *mem;           /* mu to swap; leader writes it */
 	struct imm_slot imm[DB_MAX_IMM]; /* mu; oldest first */
 	int nimm;                        /* mu */

@@ -97,7 +97,7 @@ static int switch_memtable(struct lsm_db *db)
 	struct wal_writer *wal = NULL;
 	char path[FILENAME_MAX_LEN];
 	uint64_t number = version_set_new_file_number(db->vs);
-	int rc = memtable_new(&fresh);
+	int rc = memtable_new(db->arena_pool, &fresh);
 	if (rc)
 		return rc;
 

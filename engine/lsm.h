@@ -74,6 +74,8 @@ struct lsm_options {
 	uint64_t l1_target_size;      /* 10 MiB */
 	int level_size_ratio;         /* 10 */
 	uint64_t target_file_size;    /* 2 MiB */
+	int mmap_reads;               /* read SSTables through mmap(2),
+				       * a SIGBUS turned into EIO; 1 */
 	int create_if_missing;        /* 1 */
 	int disable_background_work;  /* tests only: no flush/compaction threads */
 	struct lsm_env *env;          /* NULL: the POSIX environment */

@@ -64,12 +64,12 @@ static int entry_cmp(void *ctx, const char *a, const char *b)
 	return ikey_cmp(entry_ikey(a), entry_ikey(b));
 }
 
-int memtable_new(struct memtable **out)
+int memtable_new(struct arena_pool *pool, struct memtable **out)
 {
 	struct memtable *m = calloc(1, sizeof *m);
 	if (!m)
 		return -ENOMEM;
-	int rc = arena_new(&m->arena);
+	int rc = arena_new(pool, &m->arena);
 	if (rc)
 		goto fail_m;
 	rc = skiplist_new(m->arena, entry_cmp, NULL, &m->list);

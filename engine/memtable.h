@@ -26,10 +26,12 @@
 #include "iterator.h"
 #include "slice.h"
 
+struct arena_pool;
 struct memtable;
 
-/* Creates an empty memtable with one reference. Returns 0 or -ENOMEM. */
-int memtable_new(struct memtable **out);
+/* Creates an empty memtable with one reference, its memory drawn from pool
+ * (arena.h; NULL for none). Returns 0 or -ENOMEM. */
+int memtable_new(struct arena_pool *pool, struct memtable **out);
 void memtable_ref(struct memtable *m);
 /* Drops a reference; frees the table at zero. NULL is a no-op. */
 void memtable_unref(struct memtable *m);

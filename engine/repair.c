@@ -141,7 +141,7 @@ static int run_repair(struct repair *r, char **names, size_t count)
 		repair_say(
 			r,
 			"no readable manifest: every table starts in level 0");
-	if ((rc = memtable_new(&r->mem)))
+	if ((rc = memtable_new(NULL, &r->mem)))
 		goto out;
 	for (size_t i = 0; i < nwals && !rc; i++)
 		rc = repair_convert_wal(r, wals[i]);

@@ -142,5 +142,5 @@ int repair_flush_mem(struct repair *r, uint32_t reason, uint64_t hint,
 	iter_free(it);
 	memtable_unref(r->mem);
 	r->mem = NULL;
-	return rc ? rc : memtable_new(&r->mem);
+	return rc ? rc : memtable_new(NULL, &r->mem);
 }

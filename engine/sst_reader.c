@@ -454,6 +454,12 @@ fail:
 	return rc;
 }
 
+void sst_reader_map(struct sst_reader *r)
+{
+	if (r->env->rfile_map)
+		r->env->rfile_map(r->file); /* on failure reads stay preads */
+}
+
 void sst_reader_free(struct sst_reader *r)
 {
 	if (!r)

@@ -52,6 +52,11 @@ int sst_reader_open(struct lsm_env *env, const char *path, uint64_t number,
 		    struct block_cache *cache, struct sst_counters *counters,
 		    struct sst_reader **out);
 
+/* Reads r's blocks through a mapping of the file from now on, when its env
+ * can map (env.h, rfile_map); without one, or when mapping fails, they
+ * stay pread(2)s. Call before r is shared between threads. */
+void sst_reader_map(struct sst_reader *r);
+
 /* Closes the file and frees r. NULL is a no-op. */
 void sst_reader_free(struct sst_reader *r);
 

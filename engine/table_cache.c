@@ -28,6 +28,7 @@ struct table_cache {
 	char *dbdir;
 	int capacity;
 	struct block_cache *bc;
+	bool mmap; /* set before tc is shared */
 	struct sst_counters counters; /* shared by every reader; atomic */
 	pthread_mutex_t mu;
 	pthread_cond_t opened; /* an open finished; protected by mu */
@@ -63,6 +64,11 @@ int table_cache_new(struct lsm_env *env, const char *dbdir, int capacity,
 	pthread_cond_init(&tc->opened, NULL);
 	*out = tc;
 	return 0;
+}
+
+void table_cache_set_mmap(struct table_cache *tc, bool on)
+{
+	tc->mmap = on;
 }
 
 static struct tc_entry **bucket(struct table_cache *tc, uint64_t number)
@@ -174,6 +180,8 @@ static int pin(struct table_cache *tc, uint64_t number, struct tc_entry **out)
 	struct sst_reader *r = NULL;
 	int rc = sst_reader_open(tc->env, path, number, tc->bc, &tc->counters,
 				 &r);
+	if (!rc && tc->mmap)
+		sst_reader_map(r);
 	if (rc == -ENOENT) {
 		/* every table asked for is named by a version: one that is
 		 * gone is damage to the store, not an absent key */

@@ -26,6 +26,7 @@
 #ifndef LSM_TABLE_CACHE_H
 #define LSM_TABLE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,10 @@ struct table_cache;
  * it must outlive the table cache). Returns 0 or -ENOMEM. */
 int table_cache_new(struct lsm_env *env, const char *dbdir, int capacity,
 		    struct block_cache *bc, struct table_cache **out);
+
+/* Whether tables opened from now on read their data blocks through a
+ * mapping (sst_reader_map()); off at first. Call before tc is shared. */
+void table_cache_set_mmap(struct table_cache *tc, bool on);
 
 /* Closes every reader and frees tc. No reader may be pinned (no live
  * iterator). NULL is a no-op. */

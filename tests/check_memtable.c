@@ -46,7 +46,7 @@ static void expect_get(struct memtable *m, const char *key, uint64_t seq,
 START_TEST(test_versions)
 {
 	struct memtable *m;
-	ck_assert_int_eq(memtable_new(&m), 0);
+	ck_assert_int_eq(memtable_new(NULL, &m), 0);
 	expect_get(m, "k", SEQ_MAX, LOOKUP_NOT_FOUND, NULL);
 	ck_assert_int_eq(memtable_add(m, 20, TYPE_VALUE, S("k"), S("v20")), 0);
 	ck_assert_int_eq(memtable_add(m, 5, TYPE_VALUE, S("k"), S("v5")), 0);
@@ -82,7 +82,7 @@ END_TEST
 START_TEST(test_empty_key_and_value)
 {
 	struct memtable *m;
-	ck_assert_int_eq(memtable_new(&m), 0);
+	ck_assert_int_eq(memtable_new(NULL, &m), 0);
 	ck_assert_int_eq(memtable_add(m, 1, TYPE_VALUE, S(""), S("")), 0);
 	ck_assert_int_eq(memtable_add(m, 2, TYPE_VALUE, S("a"), S("")), 0);
 	ck_assert_int_eq(memtable_add(m, 3, TYPE_VALUE, S(""), S("x")), 0);
@@ -116,7 +116,7 @@ START_TEST(test_big_values_and_keys)
 {
 	enum { MIB = 1 << 20 };
 	struct memtable *m;
-	ck_assert_int_eq(memtable_new(&m), 0);
+	ck_assert_int_eq(memtable_new(NULL, &m), 0);
 	char *big = malloc(MIB + 1);
 	ck_assert_ptr_nonnull(big);
 	for (size_t i = 0; i < MIB; i++)
@@ -150,7 +150,7 @@ END_TEST
 START_TEST(test_invalid_adds)
 {
 	struct memtable *m;
-	ck_assert_int_eq(memtable_new(&m), 0);
+	ck_assert_int_eq(memtable_new(NULL, &m), 0);
 	ck_assert_int_eq(memtable_add(m, 7, TYPE_VALUE, S("k"), S("v")), 0);
 	size_t bytes = memtable_bytes(m);
 
@@ -181,7 +181,7 @@ END_TEST
 START_TEST(test_accounting_and_refs)
 {
 	struct memtable *m;
-	ck_assert_int_eq(memtable_new(&m), 0);
+	ck_assert_int_eq(memtable_new(NULL, &m), 0);
 	size_t last = memtable_bytes(m);
 	ck_assert_uint_gt(last, 0); /* the skip list's head lives in the arena */
 	size_t payload = 0;
@@ -246,7 +246,7 @@ START_TEST(test_iter_against_model)
 {
 	enum { N = 3000 };
 	struct memtable *m;
-	ck_assert_int_eq(memtable_new(&m), 0);
+	ck_assert_int_eq(memtable_new(NULL, &m), 0);
 	struct ment *model = calloc(N, sizeof *model);
 	ck_assert_ptr_nonnull(model);
 	uint64_t rng = 5;
@@ -355,7 +355,7 @@ static void *conc_reader(void *arg)
 START_TEST(test_concurrent_get)
 {
 	struct conc c = { 0 };
-	ck_assert_int_eq(memtable_new(&c.m), 0);
+	ck_assert_int_eq(memtable_new(NULL, &c.m), 0);
 	pthread_t w, r[CONC_READERS];
 	for (int i = 0; i < CONC_READERS; i++)
 		ck_assert_int_eq(pthread_create(&r[i], NULL, conc_reader, &c), 0);

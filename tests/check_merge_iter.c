@@ -218,7 +218,7 @@ START_TEST(test_memtables_against_model)
 	enum { KIDS = 4, N = 4000 };
 	struct memtable *mt[KIDS];
 	for (int i = 0; i < KIDS; i++)
-		ck_assert_int_eq(memtable_new(&mt[i]), 0);
+		ck_assert_int_eq(memtable_new(NULL, &mt[i]), 0);
 	struct ment *model = calloc(N, sizeof *model);
 	ck_assert_ptr_nonnull(model);
 	uint64_t rng = 11;

@@ -61,14 +61,14 @@ struct fixture {
 
 static void fixture_init(struct fixture *f)
 {
-	ck_assert_int_eq(arena_new(&f->arena), 0);
+	ck_assert_int_eq(arena_new(NULL, &f->arena), 0);
 	ck_assert_int_eq(skiplist_new(f->arena, u64_cmp, NULL, &f->list), 0);
 }
 
 START_TEST(test_arena_basic)
 {
 	struct arena *a;
-	ck_assert_int_eq(arena_new(&a), 0);
+	ck_assert_int_eq(arena_new(NULL, &a), 0);
 	ck_assert_uint_eq(arena_memory_usage(a), 0);
 
 	char *p = arena_alloc(a, 3);
@@ -109,7 +109,7 @@ END_TEST
 START_TEST(test_arena_oom)
 {
 	struct arena *a;
-	ck_assert_int_eq(arena_new(&a), 0);
+	ck_assert_int_eq(arena_new(NULL, &a), 0);
 	ck_assert_ptr_null(arena_alloc(a, SIZE_MAX));
 	ck_assert_ptr_null(arena_alloc_aligned(a, SIZE_MAX - 4));
 	ck_assert_uint_eq(arena_memory_usage(a), 0);
@@ -130,6 +130,91 @@ START_TEST(test_arena_oom)
 	ck_assert_ptr_nonnull(arena_alloc(a, 1000));
 	ck_assert_uint_gt(arena_memory_usage(a), used);
 	arena_free(a);
+}
+END_TEST
+
+/*
+ * A pooled arena's blocks go back to the pool when it is freed and are the
+ * next arena's, big ones included; the pool keeps no more than it was
+ * told to, and a pooled block never takes an arena past its limit.
+ */
+START_TEST(test_arena_pool)
+{
+	struct arena_pool *pool;
+	struct arena *a;
+	size_t keep = 4 * (ARENA_BLOCK_SIZE + 64);
+	ck_assert_int_eq(arena_pool_new(keep, &pool), 0);
+	ck_assert_int_eq(arena_new(pool, &a), 0);
+	char *small = arena_alloc(a, 100);
+	char *big = arena_alloc(a, ARENA_BLOCK_SIZE + 100);
+	ck_assert_ptr_nonnull(small);
+	ck_assert_ptr_nonnull(big);
+	for (int i = 0; i < 10; i++) /* ten more blocks: more than keep */
+		ck_assert_ptr_nonnull(arena_alloc(a, ARENA_BLOCK_SIZE / 2));
+	size_t usage = arena_memory_usage(a);
+	arena_free(a);
+	ck_assert_uint_gt(arena_pool_bytes(pool), 0);
+	ck_assert_uint_le(arena_pool_bytes(pool), keep);
+	ck_assert_uint_lt(arena_pool_bytes(pool), usage);
+
+	/* Only the newest blocks were kept (the pool is full before the
+	 * oldest come back); empty it and refill it with two known ones. */
+	ck_assert_int_eq(arena_new(pool, &a), 0);
+	while (arena_pool_bytes(pool) > 0)
+		ck_assert_ptr_nonnull(arena_alloc(a, 100));
+	arena_free(a);
+	arena_pool_free(pool);
+
+	ck_assert_int_eq(arena_pool_new(keep, &pool), 0);
+	ck_assert_int_eq(arena_new(pool, &a), 0);
+	small = arena_alloc(a, 100);
+	big = arena_alloc(a, ARENA_BLOCK_SIZE + 100);
+	size_t two = arena_memory_usage(a);
+	arena_free(a);
+	ck_assert_uint_eq(arena_pool_bytes(pool), two);
+
+	/* A big request takes the big block (50 bytes left in it), a small
+	 * one that does not fit there the other. */
+	ck_assert_int_eq(arena_new(pool, &a), 0);
+	ck_assert_ptr_eq(arena_alloc(a, ARENA_BLOCK_SIZE + 50), big);
+	ck_assert_ptr_eq(arena_alloc(a, 60), small);
+	ck_assert_uint_eq(arena_memory_usage(a), two);
+	ck_assert_uint_eq(arena_pool_bytes(pool), 0);
+	arena_free(a);
+
+	/* Under a limit too small for the big block, a small request takes
+	 * the small block, and the big one stays in the pool. */
+	ck_assert_int_eq(arena_new(pool, &a), 0);
+	arena_set_limit(a, ARENA_BLOCK_SIZE + 64);
+	ck_assert_ptr_eq(arena_alloc(a, 10), small);
+	ck_assert_ptr_null(arena_alloc(a, ARENA_BLOCK_SIZE + 50));
+	ck_assert_uint_le(arena_memory_usage(a), ARENA_BLOCK_SIZE + 64);
+	ck_assert_uint_eq(arena_pool_bytes(pool), two - arena_memory_usage(a));
+	arena_free(a);
+	ck_assert_uint_eq(arena_pool_bytes(pool), two);
+	arena_pool_free(pool);
+	arena_pool_free(NULL);
+
+	/* More pooled blocks than a request looks at, none big enough: the
+	 * request gets fresh memory and the pool keeps every block. */
+	enum { NBLOCKS = 10, SMALL_BIG = ARENA_BLOCK_SIZE / 4 + 1000 };
+	char *seen[NBLOCKS];
+	ck_assert_int_eq(arena_pool_new(keep, &pool), 0);
+	ck_assert_int_eq(arena_new(pool, &a), 0);
+	for (int i = 0; i < NBLOCKS; i++)
+		ck_assert_ptr_nonnull(seen[i] = arena_alloc(a, SMALL_BIG));
+	arena_free(a);
+	size_t pooled = arena_pool_bytes(pool);
+	ck_assert_uint_ge(pooled, NBLOCKS * SMALL_BIG);
+	ck_assert_int_eq(arena_new(pool, &a), 0);
+	char *fresh = arena_alloc(a, 2 * SMALL_BIG);
+	ck_assert_ptr_nonnull(fresh);
+	memset(fresh, 5, 2 * SMALL_BIG);
+	for (int i = 0; i < NBLOCKS; i++)
+		ck_assert_ptr_ne(fresh, seen[i]);
+	ck_assert_uint_eq(arena_pool_bytes(pool), pooled);
+	arena_free(a);
+	arena_pool_free(pool);
 }
 END_TEST
 
@@ -399,6 +484,7 @@ int main(void)
 	TCase *tc = tcase_create("arena");
 	tcase_add_test(tc, test_arena_basic);
 	tcase_add_test(tc, test_arena_oom);
+	tcase_add_test(tc, test_arena_pool);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("single");

@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = batch_set_rep(b, slice_make(data, size));
 	if (rc == 0 && batch_iterate(b, NULL, NULL) == 0) {
 		struct batch_fuzz_ctx c = { NULL, batch_sequence(b), 0, 0 };
-		if (memtable_new(&c.mem) == 0) {
+		if (memtable_new(NULL, &c.mem) == 0) {
 			FUZZ_CHECK(batch_iterate(b, batch_fuzz_insert, &c) == 0);
 			FUZZ_CHECK(c.n == lsm_batch_count(b));
 			FUZZ_CHECK(batch_iterate(b, batch_fuzz_check, &c) == 0);
