@@ -68,7 +68,8 @@ static int check_options(const struct lsm_options *o)
 	    o->l1_target_size < 4096 || o->bloom_bits_per_key < 0 ||
 	    o->bloom_bits_per_key > 64 ||
 	    (o->compression != LSM_COMPRESSION_NONE &&
-	     o->compression != LSM_COMPRESSION_ZSTD) ||
+	     o->compression != LSM_COMPRESSION_ZSTD &&
+	     o->compression != LSM_COMPRESSION_LZ4) ||
 	    (o->sync_mode != LSM_SYNC_NONE && o->sync_mode != LSM_SYNC_ALWAYS) ||
 	    (o->wal_recovery != LSM_WAL_RECOVERY_STRICT &&
 	     o->wal_recovery != LSM_WAL_RECOVERY_SKIP))

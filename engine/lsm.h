@@ -46,6 +46,7 @@ enum lsm_sync_mode {
 enum lsm_compression {
 	LSM_COMPRESSION_NONE = 0,
 	LSM_COMPRESSION_ZSTD = 1,
+	LSM_COMPRESSION_LZ4 = 2,
 };
 
 enum lsm_wal_recovery {

@@ -141,7 +141,7 @@ static int salvage_by_scan(struct repair *r, struct env_rfile *f,
 		uint32_t crc = 0;
 		uint64_t end = off, found = UINT64_MAX;
 		for (; end + SST_BLOCK_TRAILER_SIZE <= got; end++) {
-			if (p[end] <= SST_COMPRESS_ZSTD &&
+			if (p[end] <= SST_COMPRESS_LZ4 &&
 			    crc32c_extend(crc, p + end, 1) ==
 				    crc32c_unmask(decode_fixed32(
 					    (const char *)p + end + 1))) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <lz4.h>
 #include <zstd.h>
 
 #include "block_builder.h"
@@ -78,8 +79,9 @@ int sst_builder_new(struct lsm_env *env, const struct lsm_options *opt,
 	int rc = -ENOMEM;
 	b->env = env;
 	b->block_size = opt->block_size ? opt->block_size : 4096;
-	b->compression = opt->compression == LSM_COMPRESSION_ZSTD
-				 ? LSM_COMPRESSION_ZSTD
+	b->compression = opt->compression == LSM_COMPRESSION_ZSTD ||
+					 opt->compression == LSM_COMPRESSION_LZ4
+				 ? opt->compression
 				 : LSM_COMPRESSION_NONE;
 	b->level = opt->compression_level;
 	b->bloom_bits =
@@ -111,24 +113,42 @@ fail:
 	return rc;
 }
 
+/* lz4-compresses contents into b->scratch (sst_format.h: the raw size,
+ * then one LZ4 block); its size, or 0 when lz4 cannot. */
+static size_t compress_lz4(struct sst_builder *b, struct slice contents)
+{
+	if (contents.len > (size_t)LZ4_MAX_INPUT_SIZE)
+		return 0;
+	int bound = LZ4_compressBound((int)contents.len);
+	char *p = encode_varint32(b->scratch.data, (uint32_t)contents.len);
+	size_t head = (size_t)(p - b->scratch.data);
+	int n = LZ4_compress_default(contents.data, p, (int)contents.len,
+				     bound);
+	return n > 0 ? head + (size_t)n : 0;
+}
+
 /* Writes contents plus its trailer, compressing when allowed and useful. */
 static int write_block(struct sst_builder *b, struct slice contents,
 		       bool may_compress, struct sst_handle *h)
 {
 	uint8_t type = SST_COMPRESS_NONE;
 	struct slice stored = contents;
-	if (may_compress && b->zc) {
-		size_t bound = ZSTD_compressBound(contents.len);
+	if (may_compress && b->compression != LSM_COMPRESSION_NONE) {
+		bool zstd = b->compression == LSM_COMPRESSION_ZSTD;
+		size_t bound = zstd ? ZSTD_compressBound(contents.len)
+				    : (size_t)LZ4_COMPRESSBOUND(contents.len) + 5;
 		buf_clear(&b->scratch);
 		if (buf_reserve(&b->scratch, bound))
 			return set_err(b, -ENOMEM);
-		size_t n = ZSTD_compressCCtx(b->zc, b->scratch.data, bound,
-					     contents.data, contents.len,
-					     b->level);
+		size_t n = zstd ? ZSTD_compressCCtx(b->zc, b->scratch.data,
+						    bound, contents.data,
+						    contents.len, b->level)
+				: compress_lz4(b, contents);
 		/* keep it raw unless compression saves at least 1/8 */
-		if (!ZSTD_isError(n) && n < contents.len - contents.len / 8) {
+		if (!(zstd && ZSTD_isError(n)) && n > 0 &&
+		    n < contents.len - contents.len / 8) {
 			stored = slice_make(b->scratch.data, n);
-			type = SST_COMPRESS_ZSTD;
+			type = zstd ? SST_COMPRESS_ZSTD : SST_COMPRESS_LZ4;
 		}
 	}
 	char trailer[SST_BLOCK_TRAILER_SIZE];

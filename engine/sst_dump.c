@@ -26,6 +26,8 @@ static const char *compress_name(uint8_t t)
 		return "none";
 	case SST_COMPRESS_ZSTD:
 		return "zstd";
+	case SST_COMPRESS_LZ4:
+		return "lz4";
 	default:
 		return "unknown";
 	}

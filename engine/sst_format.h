@@ -6,8 +6,10 @@
  *
  *   file        := data_block* [filter_block] index_block props_block footer
  *   every block := contents[size] | type u8 | crc u32
- *       type  = SST_COMPRESS_NONE (contents stored raw) or SST_COMPRESS_ZSTD
+ *       type  = SST_COMPRESS_NONE (contents stored raw), SST_COMPRESS_ZSTD
  *               (contents are one zstd frame with the raw size in its header)
+ *               or SST_COMPRESS_LZ4 (contents are raw size varint32 | one
+ *               LZ4 block, the format of LZ4_compress_default)
  *       crc   = crc32c_mask(crc32c(contents || type))
  *     A block handle (offset, size) names contents only: the 5-byte trailer
  *     follows at offset + size.
@@ -26,9 +28,9 @@
  *       key   = an internal key >= the block's last key and < the next
  *               block's first key (a shortened separator),
  *       value = offset varint64 | size varint64  (the block's handle).
- *     Data blocks are zstd-compressed when enabled and when that saves at
- *     least 1/8 of the raw size; filter, index and props blocks are written
- *     raw, but a reader accepts either type for any block.
+ *     Data blocks are compressed (zstd or lz4) when enabled and when that
+ *     saves at least 1/8 of the raw size; filter, index and props blocks are
+ *     written raw, but a reader accepts any type for any block.
  *
  *   filter_block := bits[m/8] | k u8
  *     One bloom filter over the distinct USER keys of the table (bloom.h):
@@ -70,6 +72,7 @@
 enum sst_compress {
 	SST_COMPRESS_NONE = 0,
 	SST_COMPRESS_ZSTD = 1,
+	SST_COMPRESS_LZ4 = 2,
 };
 
 enum sst_prop_tag {

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <lz4.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -168,8 +169,8 @@ static struct read_ctx *thread_ctx(void)
 }
 
 /* Checks the stored block at p (h.size bytes of contents, then the
- * trailer): its crc, its compression type (into *type) and, for zstd, the
- * size it decompresses to (into *raw; h.size otherwise). */
+ * trailer): its crc, its compression type (into *type) and, compressed,
+ * the size it decompresses to (into *raw; h.size otherwise). */
 static int check_block(const char *p, struct sst_handle h, uint8_t *type,
 		       size_t *raw, const char **why)
 {
@@ -181,6 +182,16 @@ static int check_block(const char *p, struct sst_handle h, uint8_t *type,
 	*type = (uint8_t)p[h.size];
 	if (*type == SST_COMPRESS_NONE) {
 		*raw = (size_t)h.size;
+		return 0;
+	}
+	if (*type == SST_COMPRESS_LZ4) {
+		uint32_t n;
+		if (!decode_varint32(p, p + h.size, &n) ||
+		    n > LZ4_MAX_INPUT_SIZE) {
+			*why = "bad lz4 block header";
+			return -EIO;
+		}
+		*raw = n;
 		return 0;
 	}
 	if (*type != SST_COMPRESS_ZSTD) {
@@ -197,11 +208,23 @@ static int check_block(const char *p, struct sst_handle h, uint8_t *type,
 	return 0;
 }
 
-/* Decompresses the zstd block at p (size stored bytes) into exactly raw
- * bytes at dst; d may be NULL (a one-off context). */
-static int decompress(ZSTD_DCtx *d, char *dst, size_t raw, const char *p,
-		      size_t size, const char **why)
+/* Decompresses the block at p (size stored bytes, of a type check_block()
+ * accepted) into exactly raw bytes at dst; d may be NULL (a one-off zstd
+ * context). */
+static int decompress(uint8_t type, ZSTD_DCtx *d, char *dst, size_t raw,
+		      const char *p, size_t size, const char **why)
 {
+	if (type == SST_COMPRESS_LZ4) {
+		uint32_t n;
+		const char *q = decode_varint32(p, p + size, &n);
+		int r = LZ4_decompress_safe(q, dst, (int)(size - (size_t)(q - p)),
+					    (int)raw);
+		if (r < 0 || (size_t)r != raw) {
+			*why = "lz4 decompression failed";
+			return -EIO;
+		}
+		return 0;
+	}
 	size_t r = d ? ZSTD_decompressDCtx(d, dst, raw, p, size)
 		     : ZSTD_decompress(dst, raw, p, size);
 	if (ZSTD_isError(r) || r != raw) {
@@ -257,7 +280,7 @@ static int read_block(struct lsm_env *env, struct env_rfile *f,
 	if (!dst)
 		return -ENOMEM;
 	struct read_ctx *c = thread_ctx();
-	if ((rc = decompress(c ? c->dctx : NULL, dst, raw, out->data,
+	if ((rc = decompress(t, c ? c->dctx : NULL, dst, raw, out->data,
 			     (size_t)h.size, why))) {
 		free(dst);
 		return rc;
@@ -526,7 +549,8 @@ static int read_data_block(struct sst_reader *r, struct sst_handle h,
 			rc = -ENOMEM;
 		else if (type == SST_COMPRESS_NONE)
 			memcpy(b->data, c->raw.data, raw);
-		else if ((rc = decompress(c->dctx, b->data, raw, c->raw.data,
+		else if ((rc = decompress(type, c->dctx, b->data, raw,
+					  c->raw.data,
 					  (size_t)h.size, &why)))
 			free(b);
 	}

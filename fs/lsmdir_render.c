@@ -114,7 +114,7 @@ static const char readme_tail[] =
 "    raw_key_bytes, raw_value_bytes  keys and values before compression\n"
 "    raw_data_bytes       data blocks before compression\n"
 "    stored_data_bytes    data blocks on disk, block trailers included\n"
-"    compression          zstd or none\n"
+"    compression          zstd, lz4 or none\n"
 "    compression_ratio    raw_data_bytes / stored_data_bytes\n"
 "    bloom_bits_per_key   bloom filter size per key; 0: no filter\n"
 "              A table's size is its size on disk, not the length of this\n"

@@ -86,8 +86,8 @@ static void usage(const char *prog)
 	       "    -o write_buffer_size=N    memtable size, K/M/G suffix "
 	       "(32M)\n"
 	       "    -o block_cache_size=N     block cache size (8M)\n"
-	       "    -o compression=zstd|none  SSTable block compression "
-	       "(zstd)\n"
+	       "    -o compression=zstd|lz4|none  SSTable block "
+	       "compression (zstd)\n"
 	       "    -o compression_level=N    zstd level (3)\n"
 	       "    -o bloom_bits=N           bloom filter bits per key, 0 "
 	       "disables (10)\n"
@@ -178,8 +178,11 @@ static int engine_options(const struct options *o, struct lsm_options *lo)
 		lo->compression = LSM_COMPRESSION_NONE;
 	else if (o->compression && strcmp(o->compression, "zstd") == 0)
 		lo->compression = LSM_COMPRESSION_ZSTD;
+	else if (o->compression && strcmp(o->compression, "lz4") == 0)
+		lo->compression = LSM_COMPRESSION_LZ4;
 	else if (o->compression) {
-		fprintf(stderr, "lsmfs: bad compression '%s' (zstd or none)\n",
+		fprintf(stderr,
+			"lsmfs: bad compression '%s' (zstd, lz4 or none)\n",
 			o->compression);
 		return -EINVAL;
 	}

@@ -261,6 +261,7 @@ void report_file(FILE *f, const struct lsm_file_info *fi)
 		fi->data_blocks, fi->raw_key_bytes, fi->raw_value_bytes,
 		fi->raw_data_bytes, fi->stored_data_bytes,
 		fi->compression == LSM_COMPRESSION_ZSTD ? "zstd"
+		: fi->compression == LSM_COMPRESSION_LZ4 ? "lz4"
 		: fi->compression == LSM_COMPRESSION_NONE ? "none" : "unknown",
 		ratio, fi->bloom_bits_per_key);
 }

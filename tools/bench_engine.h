@@ -26,7 +26,7 @@ struct bench_config {
 	size_t block_size;
 	size_t cache_size;
 	int bloom_bits;        /* 0: no bloom filters */
-	int compression;       /* 0 none, 1 the engine's best of zstd/snappy */
+	int compression;       /* 0 none, 1 zstd, 2 lz4 (LevelDB: snappy) */
 	int compression_level; /* zstd level where the engine has zstd */
 	int max_open_files;
 	int max_immutable; /* frozen memtables before writes stop */

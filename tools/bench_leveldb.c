@@ -45,7 +45,7 @@ static int ldb_error(const char *what, char *err)
 static void ldb_describe(const struct bench_config *cfg, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s, fixed L0 triggers 4/8/12, 1 frozen memtable",
-		 cfg->compression ? "snappy (LevelDB has no zstd)"
+		 cfg->compression ? "snappy (LevelDB has no zstd or lz4)"
 				  : "no compression");
 }
 

@@ -21,7 +21,9 @@ struct bench_iter {
 
 static void lsm_describe(const struct bench_config *cfg, char *buf, size_t len)
 {
-	if (cfg->compression)
+	if (cfg->compression == 2)
+		snprintf(buf, len, "lz4");
+	else if (cfg->compression)
 		snprintf(buf, len, "zstd level %d", cfg->compression_level);
 	else
 		snprintf(buf, len, "no compression");
@@ -35,8 +37,9 @@ static int lsm_bench_open(const struct bench_config *cfg, const char *dir,
 	opt.write_buffer_size = cfg->write_buffer_size;
 	opt.max_immutable_memtables = cfg->max_immutable;
 	opt.block_size = cfg->block_size;
-	opt.compression =
-		cfg->compression ? LSM_COMPRESSION_ZSTD : LSM_COMPRESSION_NONE;
+	opt.compression = cfg->compression == 2 ? LSM_COMPRESSION_LZ4
+			  : cfg->compression	? LSM_COMPRESSION_ZSTD
+						: LSM_COMPRESSION_NONE;
 	opt.compression_level = cfg->compression_level;
 	opt.bloom_bits_per_key = cfg->bloom_bits;
 	opt.block_cache_size = cfg->cache_size;

@@ -50,7 +50,9 @@ static int rdb_error(const char *what, char *err)
 
 static void rdb_describe(const struct bench_config *cfg, char *buf, size_t len)
 {
-	if (cfg->compression)
+	if (cfg->compression == 2)
+		snprintf(buf, len, "lz4");
+	else if (cfg->compression)
 		snprintf(buf, len, "zstd level %d", cfg->compression_level);
 	else
 		snprintf(buf, len, "no compression");
@@ -118,7 +120,10 @@ static int rdb_open(const struct bench_config *cfg, const char *dir,
 						     cfg->l1_target_size);
 	rocksdb_options_set_max_bytes_for_level_multiplier(
 		b->opt, cfg->level_size_ratio);
-	if (cfg->compression) {
+	if (cfg->compression == 2) {
+		rocksdb_options_set_compression(b->opt,
+						rocksdb_lz4_compression);
+	} else if (cfg->compression) {
 		rocksdb_options_set_compression(b->opt,
 						rocksdb_zstd_compression);
 		/* window bits, level, strategy, max dictionary bytes */

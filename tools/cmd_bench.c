@@ -1050,6 +1050,8 @@ static int on_bench_opt(void *ctx, int opt, const char *arg)
 	case OPT_COMPRESSION:
 		if (!strcmp(arg, "zstd"))
 			a->cfg.compression = 1;
+		else if (!strcmp(arg, "lz4"))
+			a->cfg.compression = 2;
 		else if (!strcmp(arg, "none"))
 			a->cfg.compression = 0;
 		else
@@ -1274,7 +1276,10 @@ static int run_bench(int argc, char **argv)
 	       "%llu KiB x%d\n",
 	       a.cfg.write_buffer_size >> 10, a.cfg.block_size,
 	       a.cfg.cache_size >> 10, a.cfg.bloom_bits,
-	       a.cfg.compression ? "on" : "off", a.cfg.max_open_files,
+	       a.cfg.compression == 2 ? "lz4"
+	       : a.cfg.compression    ? "zstd"
+				      : "off",
+	       a.cfg.max_open_files,
 	       a.cfg.l0_compaction_trigger, a.cfg.l0_slowdown_trigger,
 	       a.cfg.l0_stop_trigger,
 	       (unsigned long long)a.cfg.target_file_size >> 10,
@@ -1350,8 +1355,8 @@ const struct lsm_command cmd_bench = {
 	"                          (default lsm); all prints a comparison\n"
 	"      --key-size=N        key bytes (default 16)\n"
 	"      --value-size=N      value bytes (default 100)\n"
-	"      --compression=C     zstd or none (default zstd; LevelDB uses\n"
-	"                          snappy, having no zstd)\n"
+	"      --compression=C     zstd, lz4 or none (default zstd; LevelDB\n"
+	"                          uses snappy, having neither)\n"
 	"      --write-buffer-size=BYTES  memtable size (default 4M)\n"
 	"      --cache-size=BYTES  block cache size (default 8M)\n"
 	"      --bloom-bits=N      bloom filter bits per key, 0 for none\n"
