@@ -83,7 +83,7 @@ failed=
 for t in $targets; do
 	# shellcheck disable=SC2086
 	"$CC" $cflags -fsanitize=fuzzer "$here/fuzz_$t.c" $objs \
-		-lzstd -lxxhash -lpthread -o "$build/fuzz_$t"
+		-lzstd -llz4 -lxxhash -lpthread -o "$build/fuzz_$t"
 	mkdir -p "$build/corpus/$t"
 	echo "fuzz_$t: $secs s"
 	if "$build/fuzz_$t" "$build/corpus/$t" "$here/corpus/$t" \
