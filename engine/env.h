@@ -51,12 +51,12 @@ struct lsm_env {
 	int (*rfile_read)(struct env_rfile *f, uint64_t off, void *buf,
 			  size_t n, size_t *got);
 	int (*rfile_size)(struct env_rfile *f, uint64_t *size);
-	/* Optional (NULL when the env has none): later reads of the bytes the
-	 * file has now come from a read-only mapping of it, without a system
-	 * call; a page that cannot be read is still -EIO (map_guard.h), and
-	 * reads past those bytes still go to the file. Call before f is
-	 * shared between threads. On failure f reads as before. */
-	int (*rfile_map)(struct env_rfile *f);
+	/* Optional (NULL when the env has none): maps the bytes the file has
+	 * now, read-only, into *data (*len bytes), until rfile_close(). Every
+	 * load from the mapping must go through map_guard_copy(), which turns
+	 * the SIGBUS of a page that cannot be read into -EIO. At most once per
+	 * file, before it is shared between threads. */
+	int (*rfile_map)(struct env_rfile *f, const char **data, size_t *len);
 	void (*rfile_close)(struct env_rfile *f);
 
 	int (*file_size)(struct lsm_env *env, const char *path, uint64_t *size);

@@ -31,7 +31,7 @@ struct posix_wfile {
 struct posix_rfile {
 	struct env_rfile base;
 	int fd;
-	const char *map; /* NULL, or the first map_len bytes (rfile_map) */
+	void *map; /* NULL, or the first map_len bytes (rfile_map) */
 	size_t map_len;
 };
 
@@ -118,11 +118,6 @@ static int posix_rfile_read(struct env_rfile *rf, uint64_t off, void *buf,
 			    size_t n, size_t *got)
 {
 	struct posix_rfile *f = (struct posix_rfile *)rf;
-	if (f->map && off <= f->map_len && n <= f->map_len - off) {
-		int rc = map_guard_copy(buf, f->map + off, n);
-		*got = rc ? 0 : n;
-		return rc;
-	}
 	char *p = buf;
 	size_t done = 0;
 	while (done < n) {
@@ -140,12 +135,8 @@ static int posix_rfile_read(struct env_rfile *rf, uint64_t off, void *buf,
 	return 0;
 }
 
-/*
- * Point reads of tables were a pread(2) each, and a system call costs
- * several microseconds in the VMs we run on: mapping the file made lsm
- * bench's readrandom 1.9x faster without compression (BENCHMARKS.md).
- */
-static int posix_rfile_map(struct env_rfile *rf)
+static int posix_rfile_map(struct env_rfile *rf, const char **data,
+			   size_t *len)
 {
 	struct posix_rfile *f = (struct posix_rfile *)rf;
 	struct stat st;
@@ -156,12 +147,13 @@ static int posix_rfile_map(struct env_rfile *rf)
 		return -errno;
 	if (st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX)
 		return -EINVAL;
-	size_t len = (size_t)st.st_size;
-	void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, f->fd, 0);
+	size_t n = (size_t)st.st_size;
+	void *m = mmap(NULL, n, PROT_READ, MAP_SHARED, f->fd, 0);
 	if (m == MAP_FAILED)
 		return -errno;
 	f->map = m;
-	f->map_len = len;
+	f->map_len = *len = n;
+	*data = m;
 	return 0;
 }
 
@@ -179,7 +171,7 @@ static void posix_rfile_close(struct env_rfile *rf)
 {
 	struct posix_rfile *f = (struct posix_rfile *)rf;
 	if (f->map)
-		munmap((void *)f->map, f->map_len);
+		munmap(f->map, f->map_len);
 	close(f->fd);
 	free(f);
 }

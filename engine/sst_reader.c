@@ -17,6 +17,7 @@
 #include "dbformat.h"
 #include "env.h"
 #include "log.h"
+#include "map_guard.h"
 
 struct sst_reader {
 	struct lsm_env *env;
@@ -32,6 +33,10 @@ struct sst_reader {
 	struct sst_props props;
 	struct buf index;  /* raw index block */
 	struct buf filter; /* empty: no filter */
+	/* NULL, or the file mapped (sst_reader_map): point reads copy their
+	 * blocks from here, iterators still read them with pread */
+	const char *map;
+	size_t map_len;
 };
 
 /* A decoded data block, owned by the cache or by one block_ref: one
@@ -260,6 +265,30 @@ static int read_stored(struct lsm_env *env, struct env_rfile *f,
 	return 0;
 }
 
+/* read_stored() from r's mapping: no system call, and a page that cannot
+ * be read is -EIO (map_guard.h) rather than the end of the process. */
+static int read_mapped(const struct sst_reader *r, struct sst_handle h,
+		       struct buf *out, const char **why)
+{
+	if (h.size > SST_MAX_BLOCK_SIZE || h.offset > r->data_end ||
+	    r->data_end - h.offset < h.size + SST_BLOCK_TRAILER_SIZE ||
+	    r->data_end > r->map_len) {
+		*why = "block handle out of range";
+		return -EIO;
+	}
+	size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
+	buf_clear(out);
+	int rc = buf_reserve(out, n);
+	if (rc)
+		return rc;
+	if ((rc = map_guard_copy(out->data, r->map + h.offset, n))) {
+		*why = "mapped page unreadable (file truncated or I/O error)";
+		return rc;
+	}
+	out->len = n;
+	return 0;
+}
+
 /* sst_read_block() without the log line. */
 static int read_block(struct lsm_env *env, struct env_rfile *f,
 		      struct sst_handle h, uint64_t limit, struct buf *out,
@@ -479,8 +508,9 @@ fail:
 
 void sst_reader_map(struct sst_reader *r)
 {
-	if (r->env->rfile_map)
-		r->env->rfile_map(r->file); /* on failure reads stay preads */
+	if (r->env->rfile_map && !r->map &&
+	    r->env->rfile_map(r->file, &r->map, &r->map_len))
+		r->map = NULL; /* point reads stay preads */
 }
 
 void sst_reader_free(struct sst_reader *r)
@@ -517,11 +547,12 @@ static void block_ref_release(struct sst_reader *r, struct block_ref *ref)
 
 /*
  * Reads data block h, through the cache when there is one. A miss reads the
- * stored bytes into the thread's scratch buffer and decompresses (or
+ * stored bytes into the thread's scratch buffer (from the mapping for a
+ * point read, when there is one: sst_reader_map) and decompresses (or
  * copies) them straight into the one allocation the cache keeps.
  */
 static int read_data_block(struct sst_reader *r, struct sst_handle h,
-			   struct block_ref *ref)
+			   bool point_read, struct block_ref *ref)
 {
 	memset(ref, 0, sizeof *ref);
 	struct sst_block *b;
@@ -541,7 +572,10 @@ static int read_data_block(struct sst_reader *r, struct sst_handle h,
 	const char *why = NULL;
 	uint8_t type;
 	size_t raw;
-	int rc = read_stored(r->env, r->file, h, r->data_end, &c->raw, &why);
+	int rc = point_read && r->map
+			 ? read_mapped(r, h, &c->raw, &why)
+			 : read_stored(r->env, r->file, h, r->data_end, &c->raw,
+				       &why);
 	if (!rc)
 		rc = check_block(c->raw.data, h, &type, &raw, &why);
 	if (!rc) {
@@ -622,7 +656,7 @@ int sst_reader_get(struct sst_reader *r, struct slice ukey, uint64_t seq,
 	}
 	struct sst_handle h;
 	if ((rc = index_handle(r, index, &h)) ||
-	    (rc = read_data_block(r, h, &ref)) ||
+	    (rc = read_data_block(r, h, true, &ref)) ||
 	    (rc = block_iter_init(data, ref.data, ref.size, r->name,
 				  h.offset)))
 		goto out;
@@ -714,7 +748,7 @@ static bool load_block(struct sst_iter *it)
 	if (it->have_block && it->block_off == h.offset)
 		return true;
 	drop_block(it);
-	if ((rc = read_data_block(it->r, h, &it->ref))) {
+	if ((rc = read_data_block(it->r, h, false, &it->ref))) {
 		fail(it, rc);
 		return false;
 	}

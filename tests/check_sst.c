@@ -1236,10 +1236,18 @@ START_TEST(test_mapped_truncated)
 	REQUIRE_INT(log_lines, ==, 0);
 
 	REQUIRE_INT(truncate(path_of(15), 4096), ==, 0);
-	REQUIRE(read_all(r, &m));
+	REQUIRE(read_all(r, &m)); /* the iterator's preads fail too */
 	REQUIRE_INT(log_lines, >, 0);
+	/* a point read of the last key loads from the mapping past the end */
+	char *v = NULL;
+	size_t vlen;
+	REQUIRE_INT(sst_reader_get(r, ikey_user(buf_slice(&m.e[m.n - 1].ikey)),
+				   SEQ_MAX, &v, &vlen),
+		    ==, -EIO);
+	ck_assert_ptr_null(v);
 	ck_assert_ptr_nonnull(strstr(last_log, "'000015.sst'"));
 	ck_assert_ptr_nonnull(strstr(last_log, "at offset "));
+	ck_assert_ptr_nonnull(strstr(last_log, "mapped page unreadable"));
 	sst_reader_free(r);
 	REQUIRE(!is_mapped(path_of(15)));
 	sst_props_release(&p);
