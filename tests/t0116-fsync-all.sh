@@ -32,6 +32,11 @@ for i in range(20):
     fd = os.open(path("m%02d" % i), os.O_WRONLY | os.O_CREAT, 0o644)
     os.pwrite(fd, b"m%02d" % i * 100, 65536 * (i % 3) + 7)
     ms.append(fd)
+# big: over 4 MiB in one write(2), which reaches the daemon as 1 MiB
+# requests that go to the store at once (fs/file.c, write_through), the
+# last one a partial chunk that stays buffered
+big = os.open(path("big"), os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(big, bytes(range(251)) * 16711)
 if how == "dir":
     d = os.open(mnt, os.O_RDONLY | os.O_DIRECTORY)
     os.fsync(d)
@@ -63,6 +68,7 @@ expect("b", b"buffered in b\n")
 expect("c", bytes(range(200)) * 500 + bytes(range(250)) * 20)
 for i in range(20):
     expect("m%02d" % i, b"\0" * (65536 * (i % 3) + 7) + b"m%02d" % i * 100)
+expect("big", bytes(range(251)) * 16711)
 EOF
 
 for how in fsync fdatasync dir; do
