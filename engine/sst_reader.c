@@ -33,8 +33,8 @@ struct sst_reader {
 	struct sst_props props;
 	struct buf index;  /* raw index block */
 	struct buf filter; /* empty: no filter */
-	/* NULL, or the file mapped (sst_reader_map): point reads copy their
-	 * blocks from here, iterators still read them with pread */
+	/* NULL, or the file mapped (sst_reader_map): point reads and seeks
+	 * copy their blocks from here, scans still read them with pread */
 	const char *map;
 	size_t map_len;
 };
@@ -548,11 +548,11 @@ static void block_ref_release(struct sst_reader *r, struct block_ref *ref)
 /*
  * Reads data block h, through the cache when there is one. A miss reads the
  * stored bytes into the thread's scratch buffer (from the mapping for a
- * point read, when there is one: sst_reader_map) and decompresses (or
+ * random access, when there is one: sst_reader_map) and decompresses (or
  * copies) them straight into the one allocation the cache keeps.
  */
 static int read_data_block(struct sst_reader *r, struct sst_handle h,
-			   bool point_read, struct block_ref *ref)
+			   bool random, struct block_ref *ref)
 {
 	memset(ref, 0, sizeof *ref);
 	struct sst_block *b;
@@ -572,7 +572,7 @@ static int read_data_block(struct sst_reader *r, struct sst_handle h,
 	const char *why = NULL;
 	uint8_t type;
 	size_t raw;
-	int rc = point_read && r->map
+	int rc = random && r->map
 			 ? read_mapped(r, h, &c->raw, &why)
 			 : read_stored(r->env, r->file, h, r->data_end, &c->raw,
 				       &why);
@@ -731,7 +731,11 @@ static void fail(struct sst_iter *it, int err)
 }
 
 /* Loads the block the index iterator points at (keeping it if current). */
-static bool load_block(struct sst_iter *it)
+/* Loads the block the index iterator is at. A seek's block is a random
+ * access, read like a point read's (through the mapping, when there is
+ * one); the blocks a scan or a compaction walks into come by pread
+ * (sst_reader_map() says why). */
+static bool load_block(struct sst_iter *it, bool random)
 {
 	struct sst_handle h;
 	if (!iter_valid(&it->index.base)) {
@@ -748,7 +752,7 @@ static bool load_block(struct sst_iter *it)
 	if (it->have_block && it->block_off == h.offset)
 		return true;
 	drop_block(it);
-	if ((rc = read_data_block(it->r, h, false, &it->ref))) {
+	if ((rc = read_data_block(it->r, h, random, &it->ref))) {
 		fail(it, rc);
 		return false;
 	}
@@ -782,7 +786,7 @@ static void skip_forward(struct sst_iter *it)
 			return;
 		if (it->have_block)
 			iter_next(&it->index.base);
-		if (!load_block(it))
+		if (!load_block(it, false))
 			return;
 		iter_seek_first(&it->data.base);
 	}
@@ -795,7 +799,7 @@ static void skip_backward(struct sst_iter *it)
 			return;
 		if (it->have_block)
 			iter_prev(&it->index.base);
-		if (!load_block(it))
+		if (!load_block(it, false))
 			return;
 		iter_seek_last(&it->data.base);
 	}
@@ -813,7 +817,7 @@ static void si_seek_first(struct iter *base)
 	if (it->status)
 		return;
 	iter_seek_first(&it->index.base);
-	if (load_block(it))
+	if (load_block(it, false))
 		iter_seek_first(&it->data.base);
 	skip_forward(it);
 }
@@ -824,7 +828,7 @@ static void si_seek_last(struct iter *base)
 	if (it->status)
 		return;
 	iter_seek_last(&it->index.base);
-	if (load_block(it))
+	if (load_block(it, false))
 		iter_seek_last(&it->data.base);
 	skip_backward(it);
 }
@@ -835,7 +839,7 @@ static void si_seek(struct iter *base, struct slice target)
 	if (it->status)
 		return;
 	iter_seek(&it->index.base, target);
-	if (load_block(it))
+	if (load_block(it, true))
 		iter_seek(&it->data.base, target);
 	skip_forward(it);
 }

@@ -53,15 +53,16 @@ int sst_reader_open(struct lsm_env *env, const char *path, uint64_t number,
 		    struct sst_reader **out);
 
 /*
- * From now on sst_reader_get() copies its data blocks out of a mapping of
- * the file, when the env can map (env.h, rfile_map): a pread(2) per block
- * was the largest cost of a point read after decompression here (a system
- * call costs microseconds in a VM). Iterators, compaction's included, keep
- * reading with pread: a scan of a whole table through the mapping would
- * count every page of it in the process's resident memory (it doubled the
- * peak RSS of a mount creating 1M files, BENCHMARKS.md). Without a mapping
- * (none in the env, or mmap failed) point reads stay preads. Call before r
- * is shared between threads.
+ * From now on random accesses, sst_reader_get() and the block an iterator's
+ * seek lands in, copy their data blocks out of a mapping of the file, when
+ * the env can map (env.h, rfile_map): a pread(2) per block was the largest
+ * cost of a point read after decompression here (a system call costs
+ * microseconds in a VM). The blocks an iterator walks into from there,
+ * and compaction's, keep coming by pread: a scan of a whole table through
+ * the mapping would count every page of it in the process's resident
+ * memory (it doubled the peak RSS of a mount creating 1M files,
+ * BENCHMARKS.md). Without a mapping (none in the env, or mmap failed) all
+ * reads stay preads. Call before r is shared between threads.
  */
 void sst_reader_map(struct sst_reader *r);
 
