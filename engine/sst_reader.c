@@ -239,22 +239,30 @@ static int decompress(uint8_t type, ZSTD_DCtx *d, char *dst, size_t raw,
 	return 0;
 }
 
-/* Reads the stored bytes of block h (contents and trailer) into out. */
-static int read_stored(struct lsm_env *env, struct env_rfile *f,
-		       struct sst_handle h, uint64_t limit, struct buf *out,
-		       const char **why)
+/* Checks that block h (contents and trailer) ends at or before limit and
+ * makes room for it in out; *n is its stored size. */
+static int stored_span(struct sst_handle h, uint64_t limit, struct buf *out,
+		       size_t *n, const char **why)
 {
 	if (h.size > SST_MAX_BLOCK_SIZE || h.offset > limit ||
 	    limit - h.offset < h.size + SST_BLOCK_TRAILER_SIZE) {
 		*why = "block handle out of range";
 		return -EIO;
 	}
-	size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
+	*n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
 	buf_clear(out);
-	int rc = buf_reserve(out, n);
+	return buf_reserve(out, *n);
+}
+
+/* Reads the stored bytes of block h (contents and trailer) into out. */
+static int read_stored(struct lsm_env *env, struct env_rfile *f,
+		       struct sst_handle h, uint64_t limit, struct buf *out,
+		       const char **why)
+{
+	size_t n, got;
+	int rc = stored_span(h, limit, out, &n, why);
 	if (rc)
 		return rc;
-	size_t got;
 	if ((rc = env->rfile_read(f, h.offset, out->data, n, &got)))
 		return rc;
 	if (got != n) {
@@ -270,15 +278,9 @@ static int read_stored(struct lsm_env *env, struct env_rfile *f,
 static int read_mapped(const struct sst_reader *r, struct sst_handle h,
 		       struct buf *out, const char **why)
 {
-	if (h.size > SST_MAX_BLOCK_SIZE || h.offset > r->data_end ||
-	    r->data_end - h.offset < h.size + SST_BLOCK_TRAILER_SIZE ||
-	    r->data_end > r->map_len) {
-		*why = "block handle out of range";
-		return -EIO;
-	}
-	size_t n = (size_t)h.size + SST_BLOCK_TRAILER_SIZE;
-	buf_clear(out);
-	int rc = buf_reserve(out, n);
+	size_t n;
+	uint64_t limit = r->data_end < r->map_len ? r->data_end : r->map_len;
+	int rc = stored_span(h, limit, out, &n, why);
 	if (rc)
 		return rc;
 	if ((rc = map_guard_copy(out->data, r->map + h.offset, n))) {

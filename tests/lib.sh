@@ -12,6 +12,10 @@
 #   kill_fs            SIGKILL the daemon and clear the dead mount
 #   fail MSG / expect_eq GOT WANT MSG / expect_errno ERRTEXT CMD...
 #
+# A test that needs more undone on exit (a tmpfs it mounted) defines
+# test_cleanup; it runs after the unmount and the daemon's end, before the
+# temp directory goes.
+#
 # Binaries: $LSMFS (default ${top_builddir:-.}/fs/lsmfs) and $LSM (default
 # ${top_builddir:-.}/tools/lsm).
 
@@ -63,6 +67,9 @@ lib_cleanup() {
 		done
 		kill -9 "$LSMFS_PID" 2>/dev/null
 		wait "$LSMFS_PID" 2>/dev/null
+	fi
+	if command -v test_cleanup >/dev/null 2>&1; then
+		test_cleanup
 	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s "$LOG" ]; then
 		echo "--- lsmfs log ---" >&2

@@ -11,29 +11,11 @@
 need_fuse
 
 DISK=$TESTDIR/disk
-disk_cleanup() {
-	rc=$?
-	set +e
-	cd /
-	if is_mounted; then
-		fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"
-	fi
-	if [ -n "$LSMFS_PID" ]; then
-		for _ in $(seq 50); do
-			kill -0 "$LSMFS_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$LSMFS_PID" 2>/dev/null
-		wait "$LSMFS_PID" 2>/dev/null
-		LSMFS_PID=
-	fi
+test_cleanup() { # lib.sh runs it on exit, after the unmount
 	if grep -qs " $DISK " /proc/mounts; then
 		umount "$DISK" 2>/dev/null || umount -l "$DISK"
 	fi
-	(exit "$rc")
-	lib_cleanup
 }
-trap disk_cleanup EXIT
 
 mkdir "$DISK"
 if ! mount -t tmpfs -o size=40m tmpfs "$DISK" 2>"$TESTDIR/mount.err"; then
