@@ -732,11 +732,10 @@ static void fail(struct sst_iter *it, int err)
 	drop_block(it);
 }
 
-/* Loads the block the index iterator points at (keeping it if current). */
-/* Loads the block the index iterator is at. A seek's block is a random
- * access, read like a point read's (through the mapping, when there is
- * one); the blocks a scan or a compaction walks into come by pread
- * (sst_reader_map() says why). */
+/* Loads the block the index iterator is at, keeping it if current. A
+ * seek's block is a random access, read like a point read's (through the
+ * mapping, when there is one); the blocks a scan or a compaction walks
+ * into come by pread (sst_reader_map() says why). */
 static bool load_block(struct sst_iter *it, bool random)
 {
 	struct sst_handle h;
