@@ -12,6 +12,7 @@
 
 #include "batch.h"
 #include "coding.h"
+#include "testutil.h"
 
 /* What batch_iterate reported, entry by entry. */
 #define MAX_SEEN 64
@@ -380,9 +381,5 @@ static Suite *batch_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(batch_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_batch", batch_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "block_cache.h"
+#include "testutil.h"
 
 /* Values are heap ints; the deleter counts how many died. */
 static int deleted; /* only touched with __atomic */
@@ -297,9 +298,5 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_concurrent);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_block_cache", s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bloom.h"
+#include "testutil.h"
 
 /*
  * Check's ck_assert_*() write a checkpoint to the test log on every call;
@@ -184,9 +185,5 @@ int main(void)
 	tcase_add_test(tc, test_build_from_keys_appends);
 	tcase_add_test(tc, test_invalid_and_malformed);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_bloom", s);
 }

@@ -724,11 +724,8 @@ int main(void)
 {
 	lsm_set_log_handler(capture, NULL);
 	build_golden();
-	SRunner *sr = srunner_create(corruption_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int rc = tu_run("check_corruption", corruption_suite());
 	tu_rm_rf(golden);
 	tu_rm_rf(work);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

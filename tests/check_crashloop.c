@@ -402,9 +402,5 @@ int main(int argc, char **argv)
 		kill_cycles = power_cycles = 2000;
 	if (n && atoi(n) > 0)
 		kill_cycles = power_cycles = atoi(n);
-	SRunner *sr = srunner_create(crashloop_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_crashloop", crashloop_suite());
 }

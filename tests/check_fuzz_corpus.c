@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 #define LLVMFuzzerTestOneInput fuzz_wal_one
 #include "fuzz/fuzz_wal.c"
 #undef LLVMFuzzerTestOneInput
@@ -158,9 +160,5 @@ static Suite *corpus_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(corpus_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_fuzz_corpus", corpus_suite());
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "itable.h"
+#include "testutil.h"
 
 static struct itable t;
 
@@ -246,9 +247,5 @@ int main(void)
 	tcase_add_test(tc, many_entries);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_itable", s);
 }

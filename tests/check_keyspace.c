@@ -15,6 +15,7 @@
 #include "inode.h"
 #include "keyspace.h"
 #include "lsm.h"
+#include "testutil.h"
 
 static char tmpdir[64];
 static struct lsm_db *db;
@@ -562,9 +563,5 @@ static Suite *keyspace_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(keyspace_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_keyspace", keyspace_suite());
 }

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "dbformat.h"
 #include "memtable.h"
+#include "testutil.h"
 
 static struct slice S(const char *s)
 {
@@ -384,9 +385,5 @@ int main(void)
 	tcase_add_test(tc, test_concurrent_get);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_memtable", s);
 }

@@ -11,6 +11,7 @@
 #include "dbformat.h"
 #include "iterator.h"
 #include "memtable.h"
+#include "testutil.h"
 
 static struct slice S(const char *s)
 {
@@ -436,9 +437,5 @@ int main(void)
 	tcase_add_test(tc, test_child_error);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_merge_iter", s);
 }

@@ -956,10 +956,7 @@ int main(void)
 		return 1;
 	}
 	build_base();
-	SRunner *sr = srunner_create(repair_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	int rc = tu_run("check_repair", repair_suite());
 	tu_rm_rf(base);
-	return failed ? 1 : 0;
+	return rc;
 }

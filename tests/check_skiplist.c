@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "skiplist.h"
+#include "testutil.h"
 
 /* Entries are 8-byte big-endian integers, so memcmp order is numeric. */
 static int u64_cmp(void *ctx, const char *a, const char *b)
@@ -498,9 +499,5 @@ int main(void)
 	tcase_add_test(tc, test_concurrent_readers);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_skiplist", s);
 }

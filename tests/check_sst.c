@@ -30,6 +30,7 @@
 #include "sst_format.h"
 #include "sst_reader.h"
 #include "table_cache.h"
+#include "testutil.h"
 
 /*
  * Check's ck_assert_*() write a checkpoint to the test log on every call;
@@ -1656,9 +1657,5 @@ int main(void)
 	tcase_add_test(tc, test_table_cache_concurrent);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_sst", s);
 }

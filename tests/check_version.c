@@ -30,6 +30,7 @@
 #include "version_edit.h"
 #include "wal_format.h"
 #include "wal_writer.h"
+#include "testutil.h"
 
 /* ---- helpers ---- */
 
@@ -1643,9 +1644,5 @@ int main(void)
 	tcase_add_test(tc, test_lazy_open_and_errors);
 	suite_add_tcase(s, tc);
 
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_version", s);
 }

@@ -22,6 +22,7 @@
 #include "wal_format.h"
 #include "wal_reader.h"
 #include "wal_writer.h"
+#include "testutil.h"
 
 #define WAL_NAME "000007.wal"
 
@@ -1072,9 +1073,5 @@ static Suite *wal_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(wal_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run("check_wal", wal_suite());
 }
